@@ -1,0 +1,530 @@
+"""``_BaseAutoEncoder``: the scikit-learn surface shared by every autoencoder.
+
+Everything a scikit-learn user touches lives here once: parameter and data
+validation, ``fit``/``transform``/``inverse_transform``/``score_samples``,
+feature names, tags, devices and randomness. A variant changes only the
+private hooks ``_build_module``, ``_build_criterion``, ``_penalty`` and
+``_corrupt`` (see ``DESIGN.md``, decision 2).
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch.callbacks import EarlyStopping
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._losses import LOSS_OUTPUTS, RECONSTRUCTION_LOSSES, ReconstructionLoss
+from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
+from ._net import AutoEncoderNet, RowSource
+
+# Rows per batch in transform, inverse_transform and score_samples: large
+# enough to keep the device busy, small enough that memory stays bounded.
+_INFERENCE_BATCH_SIZE = 4096
+
+
+def resolve_device(device):
+    """Turn the ``device`` hyperparameter into a torch device string.
+
+    Raises a ``ValueError`` that names the device when it is malformed or
+    not present on this machine.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; use 'cpu', 'cuda', "
+            "'cuda:N' or 'auto'."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available "
+                "on this machine (or this torch build has no CUDA support). "
+                "Use device='cpu' or device='auto'."
+            )
+        count = torch.cuda.device_count()
+        if (dev.index or 0) >= count:
+            raise ValueError(
+                f"device={device!r} was requested, but this machine has only "
+                f"{count} CUDA device(s): cuda:0 to cuda:{count - 1}."
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device={device!r} is not available on this machine.")
+    elif dev.type != "cpu":
+        raise ValueError(
+            f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:N', "
+            "'mps' or 'auto'."
+        )
+    return str(dev)
+
+
+def _fits_on_device(nbytes, device):
+    """Whether a training set of ``nbytes`` can stay resident on ``device``."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    # Leave room for the model, its gradients and the optimizer state.
+    return nbytes < 0.5 * free
+
+
+class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class for autoencoder transformers; not for direct use.
+
+    Subclasses provide their docstring, ``__init__`` and hooks only.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # Hooks. ``None`` means the variant does not use it; see ``AutoEncoderNet``
+    # for the signatures of ``_penalty(inputs, codes, output, module)`` and
+    # ``_corrupt(inputs, generator)``.
+    _penalty = None
+    _corrupt = None
+    # Nonlinearity of the code layer.
+    _code_activation = "identity"
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        loss="mse",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse CSR/CSC input is densified one batch at a
+            time, never whole.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "net_")
+        if not continuing:
+            self._clear_fitted_state()
+        X = self._validate_input(X, reset=not continuing, fitting=True)
+        device = resolve_device(self.device)
+        hidden = self._hidden_layer_sizes()
+        if not continuing:
+            self._check_overcomplete(X.shape[1])
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+
+        if continuing:
+            net = self.net_
+            net.set_params(
+                lr=self.learning_rate_init,
+                max_epochs=self.max_iter,
+                batch_size=self._effective_batch_size(X.shape[0]),
+            )
+        else:
+            self.shift_, self.scale_ = self._standardisation(X)
+            module = self._build_module(X.shape[1], hidden)
+            module.reset_parameters(torch.Generator().manual_seed(seed))
+            net = self._build_net(module, device, X.shape[0])
+            net.initialize()
+
+        train, valid = self._training_sources(X, device, rng)
+        generator = torch.Generator(device=device).manual_seed(seed + 1)
+        host_generator = torch.Generator().manual_seed(seed + 2)
+        net.penalty, net.corrupt = self._penalty, self._corrupt
+        net.generator, net.host_generator = generator, host_generator
+        set_generator(net.module_, generator)
+        snapshot = copy.deepcopy(net.module_.state_dict()) if continuing else None
+        n_before = len(net.history)
+        try:
+            net.partial_fit((train, valid))
+        except FloatingPointError:
+            # Leave no diverged (NaN) model behind.
+            if continuing:
+                net.module_.load_state_dict(snapshot)
+                del net.history[n_before:]
+            else:
+                self._clear_fitted_state()
+            raise
+        finally:
+            net.penalty = net.corrupt = None
+            net.generator = net.host_generator = None
+            set_generator(net.module_, None)
+            net.module_.eval()
+
+        self.net_ = net
+        self._record_history(n_before)
+        return self
+
+    def _validate_input(self, X, *, reset, fitting=False):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=reset,
+            ensure_min_samples=2 if fitting else 1,
+        )
+        if self.loss == "bce":
+            data = X.data if sp.issparse(X) else X
+            if data.size and (data.min() < 0 or data.max() > 1):
+                raise ValueError(
+                    "loss='bce' models each feature as a Bernoulli probability, "
+                    "so X must lie in [0, 1]; scale it (e.g. with MinMaxScaler) "
+                    "or use loss='mse'."
+                )
+        return X
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = [sizes]
+        sizes = [int(s) for s in np.asarray(sizes, dtype=object).ravel()]
+        if any(s < 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {sizes}."
+            )
+        return tuple(sizes)
+
+    def _check_overcomplete(self, n_features):
+        if self._penalty is None and self._corrupt is None and (
+            self.n_components >= n_features
+        ):
+            warnings.warn(
+                f"n_components={self.n_components} is not smaller than "
+                f"n_features={n_features}: an autoencoder without regularisation "
+                "can learn the identity and its codes need not be useful. Use "
+                "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
+                UserWarning,
+            )
+
+    def _effective_batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(64, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _standardisation(self, X):
+        """Per-feature mean and one global scale, for ``loss='mse'``.
+
+        Dividing by a single number keeps the objective proportional to the
+        reconstruction error in the input's units (features are not
+        reweighted, as in PCA) while making the default learning rate work
+        whatever the data's scale.
+        """
+        if self.loss != "mse":
+            return None, 1.0
+        if sp.issparse(X):
+            mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+            sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+            var = np.maximum(sq - mean**2, 0)
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)
+            var = X.var(axis=0, dtype=np.float64)
+        scale = float(np.sqrt(var.mean()))
+        if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
+            scale = 1.0
+        return mean, scale
+
+    def _build_module(self, n_features, hidden_layer_sizes):
+        return MLPAutoEncoder(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=self.activation,
+            output=LOSS_OUTPUTS[self.loss],
+            dropout=self.dropout,
+            code_activation=self._code_activation,
+        )
+
+    def _build_criterion(self):
+        return ReconstructionLoss(self.loss)
+
+    def _build_net(self, module, device, n_samples):
+        stopping = EarlyStopping(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=self.early_stopping,
+        )
+        user_callbacks = copy.deepcopy(self.callbacks) or []
+        return AutoEncoderNet(
+            module=module,
+            criterion=self._build_criterion(),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            # L2 on connection weights only, as MLPRegressor's ``alpha``.
+            optimizer__param_groups=[("*weight", {"weight_decay": self.alpha})],
+            optimizer__weight_decay=0.0,
+            max_epochs=self.max_iter,
+            batch_size=self._effective_batch_size(n_samples),
+            train_split=None,
+            callbacks=[("stopping", stopping), *user_callbacks],
+            device=device,
+            verbose=self.verbose,
+        )
+
+    def _training_sources(self, X, device, rng):
+        """Row sources for training and, with early stopping, validation."""
+        if self.early_stopping:
+            n_samples = X.shape[0]
+            n_valid = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 1)
+            perm = rng.permutation(n_samples)
+            parts = [X[np.sort(perm[n_valid:])], X[np.sort(perm[:n_valid])]]
+        else:
+            parts = [X, None]
+        return [None if p is None else self._source(p, device, training=True) for p in parts]
+
+    def _source(self, X, device, *, training=False):
+        """A ``RowSource`` for ``X``; training sets are converted once, whole."""
+        dtype = torch.float64 if X.dtype == np.float64 and not training else torch.float32
+        if sp.issparse(X) or not training:
+            return RowSource(X, self.shift_, self.scale_, dtype=dtype, device=device)
+        X = np.asarray(X, dtype=np.float32)
+        tensor = torch.from_numpy(X) if X.flags.writeable else torch.tensor(X)
+        if _fits_on_device(tensor.nbytes, device):
+            tensor = tensor.to(device)
+        elif torch.device(device).type == "cuda":
+            tensor = tensor.pin_memory()
+        if self.shift_ is not None:
+            shift = torch.as_tensor(self.shift_, dtype=torch.float32, device=tensor.device)
+            tensor = (tensor - shift) / self.scale_
+        return RowSource(tensor, device=device)
+
+    def _record_history(self, n_before):
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = list(history[:, "train_loss"])
+        if self.early_stopping:
+            self.validation_scores_ = [-v for v in history[:, "valid_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        stopping = dict(self.net_.callbacks_)["stopping"]
+        ran = self.n_iter_ - n_before
+        if ran == self.max_iter and stopping.misses_ < stopping.patience:
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
+                "before the loss stopped improving; increase max_iter.",
+                ConvergenceWarning,
+            )
+        self._n_features_out = self.n_components
+
+    def _clear_fitted_state(self):
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+        if hasattr(self, "_n_features_out"):
+            del self._n_features_out
+
+    # ------------------------------------------------------------------
+    # Inference
+    # ------------------------------------------------------------------
+    def transform(self, X):
+        """Encode ``X`` into codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, in the dtype of ``X`` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._infer(X, lambda module, x: module.encode(x), self.n_components)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The decoder's mean reconstruction.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components} features "
+                "(the number of components) as input."
+            )
+        shift = self.shift_
+        codes = RowSource(X, dtype=self._torch_dtype(X), device=self._module_device())
+
+        def decode(module, z):
+            x = module.decode(z)
+            if shift is not None:
+                x = x * self.scale_ + torch.as_tensor(shift, dtype=x.dtype, device=x.device)
+            return x
+
+        return self._infer(codes, decode, self.n_features_in_)
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample.
+
+        Higher means better reconstructed; low values flag anomalies.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            For ``loss='mse'``, minus the mean squared error over features, in
+            the units of ``X`` squared; for ``loss='bce'``, minus the mean
+            binary cross-entropy over features, in nats.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        loss, factor = self.loss, self.scale_**2
+
+        def score(module, x):
+            output = module(x)[0]
+            return -factor * RECONSTRUCTION_LOSSES[loss](output, x)[:, None]
+
+        return self._infer(X, score, 1).ravel()
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Minus the mean reconstruction error (see :meth:`score_samples`).
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def _module_device(self):
+        return next(self.net_.module_.parameters()).device
+
+    @staticmethod
+    def _torch_dtype(X):
+        return torch.float64 if X.dtype == np.float64 else torch.float32
+
+    def _infer(self, X, fn, n_out):
+        """Apply ``fn(module, batch)`` to ``X`` in batches into one array.
+
+        Computation runs in the dtype of ``X``: float64 input is computed in
+        float64 (on a float64 copy of the module), so results do not depend
+        on how rows are batched.
+        """
+        module = self.net_.module_
+        if isinstance(X, RowSource):
+            source = X
+        else:
+            source = self._source(X, self._module_device())
+        dtype = source.dtype
+        if next(module.parameters()).dtype != dtype:
+            module = copy.deepcopy(module).to(dtype)
+        module.eval()
+        out_dtype = np.float64 if dtype == torch.float64 else np.float32
+        out = np.empty((len(source), n_out), dtype=out_dtype)
+        with torch.inference_mode():
+            for index in source.batches(_INFERENCE_BATCH_SIZE):
+                out[index] = fn(module, source.rows(index)).cpu().numpy()
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

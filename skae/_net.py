@@ -1,0 +1,203 @@
+"""The training engine: a private skorch ``NeuralNet`` with a fast data path.
+
+The estimators in :mod:`skae._base` build and own an :class:`AutoEncoderNet`.
+Compared with skorch's defaults it changes only how data reaches the module
+(``get_iterator`` / ``run_single_epoch``) and how the loss is assembled
+(``train_step_single`` / ``get_loss``); callbacks, history, devices and
+pickling are skorch's own.
+
+- Rows are served by a :class:`RowSource`: a tensor that is already
+  standardised and on the training device is sliced with a permutation drawn
+  on that device; a NumPy array or a scipy CSR matrix is sliced on the host
+  and converted batch by batch, so sparse data is never densified whole.
+- There is no ``Dataset``/``DataLoader`` and no host-device synchronisation
+  inside an epoch: batch losses are summed on the device and read once per
+  epoch, which is also when a non-finite loss is detected.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PrintLog
+
+
+class RowSource:
+    """Rows of a data set served as standardised float tensors on a device.
+
+    Parameters
+    ----------
+    X : torch.Tensor, ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        A tensor is taken as already standardised and in its final dtype; an
+        array or sparse matrix is sliced, densified, converted and
+        standardised one batch at a time.
+    shift, scale : ndarray of shape (n_features,) and float, default=None
+        Standardisation ``(x - shift) / scale`` applied to host rows.
+    dtype : torch.dtype, default=torch.float32
+        Dtype of the served batches (host rows only).
+    device : str or torch.device, default='cpu'
+        Where batches are served.
+    """
+
+    def __init__(self, X, shift=None, scale=1.0, dtype=torch.float32, device="cpu"):
+        if sp.issparse(X):
+            X = X.tocsr()
+        self.X = X
+        self.dtype = dtype
+        self.device = torch.device(device)
+        self.scale = scale
+        self.shift = None
+        if shift is not None and not isinstance(X, torch.Tensor):
+            self.shift = torch.as_tensor(shift, dtype=dtype, device=self.device)
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    @property
+    def on_device(self):
+        return isinstance(self.X, torch.Tensor) and self.X.device == self.device
+
+    def rows(self, index):
+        """Rows ``index`` (a slice, or an index tensor/array) as a tensor."""
+        if isinstance(self.X, torch.Tensor):
+            return self.X[index].to(self.device, non_blocking=True)
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        rows = self.X[index]
+        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+        # ``torch.tensor`` copies, which also makes read-only memmaps safe.
+        batch = torch.tensor(rows, dtype=self.dtype).to(self.device, non_blocking=True)
+        if self.shift is not None:
+            batch = (batch - self.shift) / self.scale
+        return batch
+
+    def batches(self, batch_size):
+        """Consecutive row slices, for inference."""
+        for start in range(0, len(self), batch_size):
+            yield slice(start, min(start + batch_size, len(self)))
+
+
+class BatchIterator:
+    """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
+
+    With ``shuffle``, each pass draws a new permutation from ``generator``,
+    on the device when the rows live there. The target is the clean batch;
+    corruption, where an estimator asks for it, happens in the train step.
+    """
+
+    def __init__(self, source, batch_size, shuffle, generator=None):
+        self.source = source
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return math.ceil(len(self.source) / self.batch_size)
+
+    def __iter__(self):
+        n, bs = len(self.source), self.batch_size
+        if not self.shuffle:
+            for index in self.source.batches(bs):
+                batch = self.source.rows(index)
+                yield batch, batch
+            return
+        # ``get_iterator`` hands over a generator on the device the rows live on.
+        device = self.generator.device if self.generator is not None else "cpu"
+        perm = torch.randperm(n, generator=self.generator, device=device)
+        for start in range(0, n, bs):
+            batch = self.source.rows(perm[start : start + bs])
+            yield batch, batch
+
+
+class AutoEncoderNet(NeuralNet):
+    """skorch net that trains an autoencoder module on :class:`RowSource` data.
+
+    ``fit``/``partial_fit`` take ``X`` as a pair ``(train, valid)`` of row
+    sources (``valid`` may be None). The estimator sets the hooks below for
+    the duration of training and clears them afterwards, so that a fitted
+    net holds no reference back to its estimator.
+
+    Parameters
+    ----------
+    penalty : callable or None
+        ``penalty(inputs, codes, output, module) -> scalar tensor`` added to
+        the criterion's loss while training and validating.
+    corrupt : callable or None
+        ``corrupt(inputs, generator) -> inputs``, applied to training batches.
+    generator : torch.Generator or None
+        Random stream for shuffling, corruption and dropout on the device.
+    host_generator : torch.Generator or None
+        Random stream for shuffling rows that live on the host.
+    """
+
+    def __init__(
+        self,
+        *args,
+        penalty=None,
+        corrupt=None,
+        generator=None,
+        host_generator=None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.penalty = penalty
+        self.corrupt = corrupt
+        self.generator = generator
+        self.host_generator = host_generator
+
+    def get_default_callbacks(self):
+        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    # Data path ---------------------------------------------------------
+    def check_data(self, X, y=None):
+        pass
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        return X
+
+    def get_iterator(self, dataset, training=False):
+        on_device = dataset.on_device
+        generator = self.generator if on_device else self.host_generator
+        return BatchIterator(dataset, self.batch_size, training, generator)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        total, n_batches = 0.0, 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            total = total + step["loss"].detach() * len(batch[0])
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            n_batches += 1
+        # The epoch's only host-device synchronisation.
+        loss = float(total / len(iterator.source))
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"The {'training' if training else 'validation'} loss became "
+                f"{loss} at epoch {len(self.history)}: training diverged. Try a "
+                f"smaller learning_rate_init (it is {self.lr}) or scale the "
+                "input features."
+            )
+        self.history.record(prefix + "_loss", loss)
+        self.history.record(prefix + "_batch_count", n_batches)
+
+    # Loss assembly -----------------------------------------------------
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        inputs, target = batch
+        if self.corrupt is not None:
+            inputs = self.corrupt(inputs, self.generator)
+        y_pred = self.infer(inputs, **fit_params)
+        loss = self.get_loss(y_pred, target, X=inputs, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = self.criterion_(y_pred, y_true)
+        if self.penalty is not None:
+            output, codes = y_pred[0], y_pred[1]
+            loss = loss + self.penalty(X, codes, output, self.module_)
+        return loss
