@@ -14,7 +14,6 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from skorch.callbacks import EarlyStopping
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -25,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
 
 from ._losses import LOSS_OUTPUTS, RECONSTRUCTION_LOSSES, ReconstructionLoss
 from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
@@ -84,7 +84,9 @@ def _fits_on_device(nbytes, device):
     return nbytes < 0.5 * free
 
 
-class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseAutoEncoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class for autoencoder transformers; not for direct use.
 
     Subclasses provide their docstring, ``__init__`` and hooks only.
@@ -92,12 +94,18 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -264,8 +272,10 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return tuple(sizes)
 
     def _check_overcomplete(self, n_features):
-        if self._penalty is None and self._corrupt is None and (
-            self.n_components >= n_features
+        if (
+            self._penalty is None
+            and self._corrupt is None
+            and (self.n_components >= n_features)
         ):
             warnings.warn(
                 f"n_components={self.n_components} is not smaller than "
@@ -273,6 +283,7 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 "can learn the identity and its codes need not be useful. Use "
                 "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
                 UserWarning,
+                stacklevel=3,
             )
 
     def _effective_batch_size(self, n_samples):
@@ -345,16 +356,22 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Row sources for training and, with early stopping, validation."""
         if self.early_stopping:
             n_samples = X.shape[0]
-            n_valid = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 1)
+            n_valid = min(
+                max(1, round(self.validation_fraction * n_samples)), n_samples - 1
+            )
             perm = rng.permutation(n_samples)
             parts = [X[np.sort(perm[n_valid:])], X[np.sort(perm[:n_valid])]]
         else:
             parts = [X, None]
-        return [None if p is None else self._source(p, device, training=True) for p in parts]
+        return [
+            None if p is None else self._source(p, device, training=True) for p in parts
+        ]
 
     def _source(self, X, device, *, training=False):
         """A ``RowSource`` for ``X``; training sets are converted once, whole."""
-        dtype = torch.float64 if X.dtype == np.float64 and not training else torch.float32
+        dtype = (
+            torch.float64 if X.dtype == np.float64 and not training else torch.float32
+        )
         if sp.issparse(X) or not training:
             return RowSource(X, self.shift_, self.scale_, dtype=dtype, device=device)
         X = np.asarray(X, dtype=np.float32)
@@ -364,7 +381,9 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         elif torch.device(device).type == "cuda":
             tensor = tensor.pin_memory()
         if self.shift_ is not None:
-            shift = torch.as_tensor(self.shift_, dtype=torch.float32, device=tensor.device)
+            shift = torch.as_tensor(
+                self.shift_, dtype=torch.float32, device=tensor.device
+            )
             tensor = (tensor - shift) / self.scale_
         return RowSource(tensor, device=device)
 
@@ -387,11 +406,14 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the loss stopped improving; increase max_iter.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         self._n_features_out = self.n_components
 
     def _clear_fitted_state(self):
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+        for name in [
+            k for k in vars(self) if k.endswith("_") and not k.startswith("__")
+        ]:
             delattr(self, name)
         if hasattr(self, "_n_features_out"):
             del self._n_features_out
@@ -443,7 +465,9 @@ class _BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         def decode(module, z):
             x = module.decode(z)
             if shift is not None:
-                x = x * self.scale_ + torch.as_tensor(shift, dtype=x.dtype, device=x.device)
+                x = x * self.scale_ + torch.as_tensor(
+                    shift, dtype=x.dtype, device=x.device
+                )
             return x
 
         return self._infer(codes, decode, self.n_features_in_)

@@ -47,7 +47,7 @@ class Dropout(nn.Module):
 def _dense_stack(sizes, activation, dropout):
     """Linear layers through ``sizes``, each followed by activation and dropout."""
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers.append(nn.Linear(n_in, n_out))
         layers.append(ACTIVATIONS[activation]())
         if dropout > 0:
