@@ -121,10 +121,10 @@ class _BaseAutoEncoder(
 
     # Hooks. ``None`` means the variant does not use it; see ``AutoEncoderNet``
     # for the signatures of ``_penalty(inputs, codes, output, module)`` and
-    # ``_corrupt(inputs, generator)``.
+    # ``_corrupt(inputs, generator)``. Both see standardised batches.
     _penalty = None
     _corrupt = None
-    # Nonlinearity of the code layer.
+    # Nonlinearity of the code layer (a subclass may make it a property).
     _code_activation = "identity"
 
     def __init__(
@@ -208,6 +208,7 @@ class _BaseAutoEncoder(
             )
         else:
             self.shift_, self.scale_ = self._standardisation(X)
+            self._prepare_fit(X)
             module = self._build_module(X.shape[1], hidden)
             module.reset_parameters(torch.Generator().manual_seed(seed))
             net = self._build_net(module, device, X.shape[0])
@@ -312,6 +313,13 @@ class _BaseAutoEncoder(
         if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
             scale = 1.0
         return mean, scale
+
+    def _prepare_fit(self, X):
+        """Hook: compute data-dependent fitted state before a fresh fit.
+
+        Called once ``shift_`` and ``scale_`` are set, with the validated
+        training data; the base class needs nothing here.
+        """
 
     def _build_module(self, n_features, hidden_layer_sizes):
         return MLPAutoEncoder(
@@ -491,13 +499,12 @@ class _BaseAutoEncoder(
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        loss, factor = self.loss, self.scale_**2
+        return self._infer(X, lambda m, x: self._score_rows(m, x)[:, None], 1).ravel()
 
-        def score(module, x):
-            output = module(x)[0]
-            return -factor * RECONSTRUCTION_LOSSES[loss](output, x)[:, None]
-
-        return self._infer(X, score, 1).ravel()
+    def _score_rows(self, module, x):
+        """Hook: per-row score of a standardised batch ``x`` (a 1-D tensor)."""
+        output = module(x)[0]
+        return -(self.scale_**2) * RECONSTRUCTION_LOSSES[self.loss](output, x)
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over ``X``.

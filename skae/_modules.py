@@ -134,7 +134,12 @@ class MLPAutoEncoder(nn.Module):
 
 
 def set_generator(module, generator):
-    """Point every :class:`Dropout` inside ``module`` at ``generator``."""
+    """Point every submodule that draws random numbers at ``generator``.
+
+    Such submodules (:class:`Dropout`, a VAE's sampling layer, ...) declare
+    a ``generator`` attribute; the engine sets it for the duration of
+    ``fit`` and resets it to None afterwards.
+    """
     for m in module.modules():
-        if isinstance(m, Dropout):
+        if hasattr(m, "generator"):
             m.generator = generator
