@@ -209,7 +209,11 @@ class _BaseAutoEncoder(
         else:
             self.shift_, self.scale_ = self._standardisation(X)
             self._prepare_fit(X)
-            module = self._build_module(X.shape[1], hidden)
+            # Built on the meta device and initialised from our generator:
+            # torch's default initialisation would draw from the global RNG.
+            with torch.device("meta"):
+                module = self._build_module(X.shape[1], hidden)
+            module = module.to_empty(device="cpu")
             module.reset_parameters(torch.Generator().manual_seed(seed))
             net = self._build_net(module, device, X.shape[0])
             net.initialize()

@@ -82,8 +82,8 @@ class RowSource:
 class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
 
-    With ``shuffle``, each pass draws a new permutation from ``generator``,
-    on the device when the rows live there. The target is the clean batch;
+    With ``shuffle``, each pass draws a new permutation from ``generator``
+    (a host generator). The target is the clean batch;
     corruption, where an estimator asks for it, happens in the train step.
     """
 
@@ -103,9 +103,12 @@ class BatchIterator:
                 batch = self.source.rows(index)
                 yield batch, batch
             return
-        # ``get_iterator`` hands over a generator on the device the rows live on.
-        device = self.generator.device if self.generator is not None else "cpu"
-        perm = torch.randperm(n, generator=self.generator, device=device)
+        # The permutation is drawn on the host whatever the device, so that
+        # the same rows, dense or sparse, on any device, give the same
+        # batches; moving it costs one small copy per epoch.
+        perm = torch.randperm(n, generator=self.generator)
+        if self.source.on_device:
+            perm = perm.to(self.source.device, non_blocking=True)
         for start in range(0, n, bs):
             batch = self.source.rows(perm[start : start + bs])
             yield batch, batch
@@ -127,9 +130,9 @@ class AutoEncoderNet(NeuralNet):
     corrupt : callable or None
         ``corrupt(inputs, generator) -> inputs``, applied to training batches.
     generator : torch.Generator or None
-        Random stream for shuffling, corruption and dropout on the device.
+        Random stream on the device, for corruption, dropout and sampling.
     host_generator : torch.Generator or None
-        Random stream for shuffling rows that live on the host.
+        Random stream on the host, for shuffling.
     """
 
     def __init__(
@@ -158,9 +161,7 @@ class AutoEncoderNet(NeuralNet):
         return X
 
     def get_iterator(self, dataset, training=False):
-        on_device = dataset.on_device
-        generator = self.generator if on_device else self.host_generator
-        return BatchIterator(dataset, self.batch_size, training, generator)
+        return BatchIterator(dataset, self.batch_size, training, self.host_generator)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
