@@ -3,10 +3,12 @@
 Modules know nothing about scikit-learn; they are built by the estimators and
 trained by :mod:`skae._net`. The estimators build them on the meta device and
 call ``reset_parameters(generator)``, which must initialise every parameter
-and buffer from that generator (never from the global random state). Every module returns ``(output, codes)`` from
-``forward``, where ``output`` holds the decoder's *natural parameters* (the
-mean for a Gaussian likelihood, the logits for a Bernoulli one); ``decode``
-returns the mean of the reconstruction.
+and buffer from that generator (never from the global random state).
+
+Every module returns ``(output, codes)`` from ``forward``, where ``output``
+holds the decoder's *natural parameters* (the mean for a Gaussian likelihood,
+the logits for a Bernoulli one); ``decode`` returns the mean of the
+reconstruction.
 """
 
 import torch

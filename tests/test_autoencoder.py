@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from skorch.callbacks import Callback, LRScheduler
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback, LRScheduler
 
 from skae import AutoEncoderTransformer
 
@@ -143,10 +143,11 @@ class TestTraining:
 
     def test_global_random_state_untouched(self, X):
         torch_state = torch.random.get_rng_state()
-        np_state = np.random.get_state()[1].copy()
+        np_state = np.random.get_state()[1].copy()  # noqa: NPY002
         AutoEncoderTransformer(3, dropout=0.2, **FAST).fit(X)
         assert torch.equal(torch_state, torch.random.get_rng_state())
-        np.testing.assert_array_equal(np_state, np.random.get_state()[1])
+        global_state = np.random.get_state()[1]  # noqa: NPY002
+        np.testing.assert_array_equal(np_state, global_state)
 
     def test_loss_decreases(self, digits):
         X, _ = digits
