@@ -288,7 +288,7 @@ class _BaseAutoEncoder(
                 "can learn the identity and its codes need not be useful. Use "
                 "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _effective_batch_size(self, n_samples):
@@ -418,7 +418,7 @@ class _BaseAutoEncoder(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the loss stopped improving; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self._n_features_out = self.n_components
 
