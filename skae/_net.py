@@ -23,6 +23,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PrintLog
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
 
 class RowSource:
     """Rows of a data set served as standardised float tensors on a device.
@@ -66,9 +68,12 @@ class RowSource:
         if isinstance(index, torch.Tensor):
             index = index.numpy()
         rows = self.X[index]
-        rows = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
-        # ``torch.tensor`` copies, which also makes read-only memmaps safe.
-        batch = torch.tensor(rows, dtype=self.dtype).to(self.device, non_blocking=True)
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        rows = np.ascontiguousarray(rows, dtype=_NUMPY_DTYPES[self.dtype])
+        # Zero-copy where possible; read-only memory (a memmap) is copied,
+        # since torch cannot wrap it.
+        batch = torch.from_numpy(rows) if rows.flags.writeable else torch.tensor(rows)
+        batch = batch.to(self.device, non_blocking=True)
         if self.shift is not None:
             batch = (batch - self.shift) / self.scale
         return batch

