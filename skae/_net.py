@@ -155,6 +155,24 @@ class AutoEncoderNet(NeuralNet):
         self.generator = generator
         self.host_generator = host_generator
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The estimators pass ``module`` and ``criterion`` as instances, so
+        # they are the very objects in ``module_`` and ``criterion_``, which
+        # skorch pickles apart, device-independently. Pickled again here they
+        # would tie the file to the training device (a GPU-trained model
+        # would not load on a machine without CUDA).
+        for name in ("module", "criterion"):
+            if state.get(name) is getattr(self, name + "_", None):
+                state[name] = None
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name in ("module", "criterion"):
+            if getattr(self, name, None) is None:
+                setattr(self, name, getattr(self, name + "_"))
+
     def get_default_callbacks(self):
         return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
 

@@ -388,18 +388,32 @@ class TestDevices:
 
     @pytest.mark.cuda
     @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-    def test_cuda_fit_matches_cpu_quality_and_unpickles_on_cpu(self, X, monkeypatch):
+    def test_cuda_fit_and_load_on_a_machine_without_cuda(self, X, tmp_path):
+        import os
+        import subprocess
+        import sys
+
         gpu = AutoEncoderTransformer(3, device="cuda", **FAST).fit(X)
         assert next(gpu.net_.module_.parameters()).is_cuda
         codes = gpu.transform(X)
         cpu = AutoEncoderTransformer(3, **FAST).fit(X)
         np.testing.assert_allclose(codes, cpu.transform(X), rtol=1e-3, atol=1e-4)
-        payload = pickle.dumps(gpu)
-        # Load as a machine without CUDA would.
-        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-        loaded = pickle.loads(payload)
-        assert next(loaded.net_.module_.parameters()).device.type == "cpu"
-        np.testing.assert_allclose(loaded.transform(X), codes, rtol=1e-5, atol=1e-6)
+        model, data = tmp_path / "model.pkl", tmp_path / "X.npy"
+        model.write_bytes(pickle.dumps(gpu))
+        np.save(data, X)
+        # A fresh process that sees no GPU, as a CPU-only machine would.
+        script = (
+            "import pickle, sys, warnings, numpy as np\n"
+            "warnings.simplefilter('ignore')\n"
+            "ae = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+            "np.save(sys.argv[3], ae.transform(np.load(sys.argv[2])))\n"
+        )
+        out = tmp_path / "codes.npy"
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+        subprocess.run(
+            [sys.executable, "-c", script, model, data, out], env=env, check=True
+        )
+        np.testing.assert_allclose(np.load(out), codes, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
