@@ -1,7 +1,16 @@
 """skae: scikit-learn estimators for autoencoders, trained with skorch on PyTorch."""
 
 from ._autoencoder import AutoEncoderTransformer
+from ._contractive import ContractiveAE
+from ._denoising import DenoisingAE
+from ._sparse import SparseAE
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoEncoderTransformer", "__version__"]
+__all__ = [
+    "AutoEncoderTransformer",
+    "ContractiveAE",
+    "DenoisingAE",
+    "SparseAE",
+    "__version__",
+]

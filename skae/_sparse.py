@@ -1,0 +1,265 @@
+"""SparseAE: an autoencoder whose code units are active only rarely."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _BaseAutoEncoder
+from ._losses import kl_sparsity, l1_sparsity
+
+
+class SparseAE(_BaseAutoEncoder):
+    """Sparse autoencoder: a sparsity penalty on the codes regularises it.
+
+    The training objective is the reconstruction loss plus a penalty that
+    keeps most code units inactive for most rows. Each unit then responds
+    to a specific pattern of the input, so the code may be wider than the
+    input (``n_components > n_features``, an overcomplete code) and still be
+    useful: the penalty, not a bottleneck, stops the network from learning
+    the identity.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of code units (the dimension of ``transform``'s output). It
+        may exceed the number of features; sparse codes are typically
+        overcomplete.
+
+    sparsity : {'kl', 'l1'}, default='kl'
+        Sparsity penalty:
+
+        - ``'kl'``: the code units are sigmoids and the penalty is
+          ``sparsity_weight * sum_j KL(rho || rho_hat_j)``, where ``rho`` is
+          ``sparsity_target`` and ``rho_hat_j`` the mean activation of unit
+          ``j`` over the mini-batch (Ng's sparse autoencoder). Every unit's
+          mean activation is driven towards ``rho``.
+        - ``'l1'``: the code units are rectified (ReLU), so that inactive
+          units are exactly 0, and the penalty is
+          ``sparsity_weight * mean(|h|)`` over rows and units.
+
+    sparsity_target : float, default=0.05
+        Desired mean activation ``rho`` of each unit with ``sparsity='kl'``,
+        in (0, 1); ignored with ``'l1'``. 0.05 is the value of Ng's notes.
+
+    sparsity_weight : float, default=0.1
+        Weight of the sparsity penalty, relative to the mean reconstruction
+        error per entry of the standardised data (about 1 for a model that
+        predicts the mean, and a few hundredths for a good one). With
+        ``'kl'`` the penalty is summed over code units, so 0.1 makes a unit
+        whose mean activation is twice the target (KL of about 0.02 nats)
+        cost about as much as a small loss of reconstruction: strong enough
+        to hold the mean activation within a factor of two of the target,
+        weak enough for the reconstruction to stay good.
+
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        ``()`` gives a shallow autoencoder. The default is wide enough to beat
+        PCA on images such as digits and MNIST while fitting in seconds on a
+        CPU; on much wider data (thousands of features) consider a wider
+        first layer.
+
+    activation : {'relu', 'tanh', 'sigmoid', 'identity'}, default='relu'
+        Nonlinearity of the hidden layers. With ``'identity'`` and
+        ``loss='mse'`` the autoencoder is linear and its codes span PCA's
+        subspace.
+
+    loss : {'mse', 'bce'}, default='mse'
+        Reconstruction loss. ``'mse'`` is the Gaussian negative
+        log-likelihood up to constants, with a linear output layer;
+        ``'bce'`` is the Bernoulli one, for data in [0, 1], with a sigmoid
+        output layer. With ``'mse'`` the input is centred and divided by one
+        global scale before training (the fitted ``shift_`` and ``scale_``);
+        a single scale keeps the objective proportional to the
+        reconstruction error in the input's units, and lets the default
+        learning rate work for data of any magnitude.
+
+    alpha : float, default=1e-4
+        L2 penalty (weight decay) on the connection weights, as in
+        :class:`~sklearn.neural_network.MLPRegressor`; biases are not
+        penalised.
+
+    dropout : float, default=0.0
+        Dropout rate after every hidden layer while training.
+
+    batch_size : int or 'auto', default='auto'
+        Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``. Small
+        batches give more updates per epoch, which is what small data sets
+        such as digits need to beat PCA within the default ``max_iter``.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Training stops when the monitored loss (training loss, or validation
+        loss with ``early_stopping``) has not improved by at least ``tol``
+        for ``n_iter_no_change`` consecutive epochs.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, monitor the loss on
+        them, stop when it stops improving and keep the best weights.
+
+    validation_fraction : float, default=0.1
+        Fraction of rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before training stops.
+
+    warm_start : bool, default=False
+        Continue training the fitted network on the next call to ``fit``
+        instead of starting afresh.
+
+    device : str, default='cpu'
+        Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
+        ``'auto'`` (CUDA when available). A device that is not present is a
+        ``ValueError`` at ``fit``.
+
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
+        and passed to the net; name them with ``(name, callback)`` tuples.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and dropout through a local
+        ``torch.Generator``; the global random state is never touched. The
+        same value gives the same model, bit for bit, on a CPU.
+
+    verbose : int, default=0
+        With ``verbose > 0``, skorch prints a table of the loss each epoch.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch module, with
+        ``encode`` and ``decode`` methods, and ``net_.history`` its history.
+
+    loss_curve_ : list of float
+        Training objective (mean loss per row on standardised data, plus the
+        L2 penalty's effect through the optimizer) at each epoch.
+
+    validation_scores_ : list of float or None
+        Negative validation loss at each epoch, with ``early_stopping``;
+        otherwise None.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``, with ``early_stopping``.
+
+    best_loss_ : float or None
+        Lowest training loss, without ``early_stopping``.
+
+    n_iter_ : int
+        Number of epochs run (summed over ``warm_start`` fits).
+
+    shift_ : ndarray of shape (n_features,) or None
+        Per-feature mean subtracted before encoding (``loss='mse'``).
+
+    scale_ : float
+        Global scale the centred input is divided by (``loss='mse'``).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    AutoEncoderTransformer : The same network without the sparsity penalty.
+    DenoisingAE : Autoencoder regularised by corrupting its training input.
+    ContractiveAE : Autoencoder regularised by the Jacobian of its encoder.
+    sklearn.decomposition.MiniBatchDictionaryLearning : Linear sparse coding.
+
+    Notes
+    -----
+    The penalty is computed on each mini-batch, during training and on the
+    validation rows with ``early_stopping``, so ``rho_hat`` is a batch
+    estimate; with very small batches it is noisy.
+
+    References
+    ----------
+    A. Ng, "Sparse autoencoder", CS294A Lecture notes, Stanford University,
+    2011.
+
+    H. Lee, C. Ekanadham and A. Ng, "Sparse deep belief net model for visual
+    area V2", Advances in Neural Information Processing Systems 20, 2008.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import SparseAE
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> sae = SparseAE(n_components=100, max_iter=5, random_state=0)
+    >>> codes = sae.fit_transform(X)
+    >>> codes.shape
+    (1797, 100)
+    >>> bool(codes.min() >= 0 and codes.max() <= 1)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoEncoder._parameter_constraints,
+        "sparsity": [StrOptions({"kl", "l1"})],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        sparsity="kl",
+        sparsity_target=0.05,
+        sparsity_weight=0.1,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        loss="mse",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.sparsity = sparsity
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def _code_activation(self):
+        return "sigmoid" if self.sparsity == "kl" else "relu"
+
+    def _penalty(self, inputs, codes, output, module):
+        if self.sparsity == "kl":
+            penalty = kl_sparsity(codes, self.sparsity_target)
+        else:
+            penalty = l1_sparsity(codes)
+        return self.sparsity_weight * penalty
