@@ -4,6 +4,7 @@ from ._autoencoder import AutoEncoderTransformer
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
 from ._sparse import SparseAE
+from ._vae import VAESampler
 
 __version__ = "0.1.0"
 
@@ -12,5 +13,6 @@ __all__ = [
     "ContractiveAE",
     "DenoisingAE",
     "SparseAE",
+    "VAESampler",
     "__version__",
 ]

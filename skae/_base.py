@@ -206,8 +206,9 @@ class _BaseAutoEncoder(
                 max_epochs=self.max_iter,
                 batch_size=self._effective_batch_size(X.shape[0]),
             )
-        else:
-            self.shift_, self.scale_ = self._standardisation(X)
+        data = self._training_data(X, device)
+        if not continuing:
+            self.shift_, self.scale_ = self._standardisation(data)
             self._prepare_fit(X)
             # Built on the meta device and initialised from our generator:
             # torch's default initialisation would draw from the global RNG.
@@ -218,7 +219,8 @@ class _BaseAutoEncoder(
             net = self._build_net(module, device, X.shape[0])
             net.initialize()
 
-        train, valid = self._training_sources(X, device, rng)
+        train, valid = self._training_sources(data, device, rng)
+        del data
         generator = torch.Generator(device=device).manual_seed(seed + 1)
         host_generator = torch.Generator().manual_seed(seed + 2)
         net.penalty, net.corrupt = self._penalty, self._corrupt
@@ -244,6 +246,7 @@ class _BaseAutoEncoder(
 
         self.net_ = net
         self._record_history(n_before)
+        self._finish_fit(X)
         return self
 
     def _validate_input(self, X, *, reset, fitting=False):
@@ -296,7 +299,23 @@ class _BaseAutoEncoder(
             return min(64, n_samples)
         return min(self.batch_size, n_samples)
 
-    def _standardisation(self, X):
+    def _training_data(self, X, device):
+        """The training rows, converted once: a float32 tensor or a CSR matrix.
+
+        A dense tensor is an owned copy, on ``device`` when it fits there
+        (pinned in host memory otherwise), so it can be standardised in place.
+        """
+        if sp.issparse(X):
+            return X.tocsr()
+        X = np.asarray(X, dtype=np.float32)
+        if torch.device(device).type == "cpu":
+            return torch.tensor(X)
+        tensor = torch.from_numpy(X) if X.flags.writeable else torch.tensor(X)
+        if _fits_on_device(tensor.nbytes, device):
+            return tensor.to(device)
+        return tensor.pin_memory()
+
+    def _standardisation(self, data):
         """Per-feature mean and one global scale, for ``loss='mse'``.
 
         Dividing by a single number keeps the objective proportional to the
@@ -306,13 +325,14 @@ class _BaseAutoEncoder(
         """
         if self.loss != "mse":
             return None, 1.0
-        if sp.issparse(X):
-            mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-            sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+        if sp.issparse(data):
+            mean = np.asarray(data.mean(axis=0), dtype=np.float64).ravel()
+            sq = np.asarray(data.multiply(data).mean(axis=0), dtype=np.float64).ravel()
             var = np.maximum(sq - mean**2, 0)
         else:
-            mean = X.mean(axis=0, dtype=np.float64)
-            var = X.var(axis=0, dtype=np.float64)
+            # On the training device: cheap on a GPU, and no float64 copy.
+            var, mean = torch.var_mean(data, dim=0, correction=0)
+            var, mean = var.double().cpu().numpy(), mean.double().cpu().numpy()
         scale = float(np.sqrt(var.mean()))
         if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
             scale = 1.0
@@ -324,6 +344,20 @@ class _BaseAutoEncoder(
         Called once ``shift_`` and ``scale_`` are set, with the validated
         training data; the base class needs nothing here.
         """
+
+    def _finish_fit(self, X):
+        """Hook: compute fitted state that needs the trained model.
+
+        Called at the end of every ``fit`` with the validated training data.
+        The base class fits a Gaussian to the training codes, from which
+        :meth:`sample` draws. It encodes through ``_infer`` (``transform``'s
+        batched core): ``X`` is already validated, and a second validation
+        would warn about feature names.
+        """
+        codes = self._infer(X, lambda module, x: module.encode(x), self.n_components)
+        codes = codes.astype(np.float64)
+        self.code_mean_ = codes.mean(axis=0)
+        self.code_covariance_ = np.atleast_2d(np.cov(codes, rowvar=False))
 
     def _build_module(self, n_features, hidden_layer_sizes):
         return MLPAutoEncoder(
@@ -364,40 +398,33 @@ class _BaseAutoEncoder(
             verbose=self.verbose,
         )
 
-    def _training_sources(self, X, device, rng):
+    def _training_sources(self, data, device, rng):
         """Row sources for training and, with early stopping, validation."""
+        parts = [data, None]
         if self.early_stopping:
-            n_samples = X.shape[0]
-            n_valid = min(
-                max(1, round(self.validation_fraction * n_samples)), n_samples - 1
-            )
+            n_samples = data.shape[0]
+            n_valid = round(self.validation_fraction * n_samples)
+            n_valid = min(max(1, n_valid), n_samples - 1)
             perm = rng.permutation(n_samples)
-            parts = [X[np.sort(perm[n_valid:])], X[np.sort(perm[:n_valid])]]
-        else:
-            parts = [X, None]
-        return [
-            None if p is None else self._source(p, device, training=True) for p in parts
-        ]
+            index = [np.sort(perm[n_valid:]), np.sort(perm[:n_valid])]
+            if isinstance(data, torch.Tensor):
+                index = [torch.from_numpy(i).to(data.device) for i in index]
+            parts = [data[i] for i in index]
+        return [None if p is None else self._train_source(p, device) for p in parts]
 
-    def _source(self, X, device, *, training=False):
-        """A ``RowSource`` for ``X``; training sets are converted once, whole."""
-        dtype = (
-            torch.float64 if X.dtype == np.float64 and not training else torch.float32
-        )
-        if sp.issparse(X) or not training:
-            return RowSource(X, self.shift_, self.scale_, dtype=dtype, device=device)
-        X = np.asarray(X, dtype=np.float32)
-        tensor = torch.from_numpy(X) if X.flags.writeable else torch.tensor(X)
-        if _fits_on_device(tensor.nbytes, device):
-            tensor = tensor.to(device)
-        elif torch.device(device).type == "cuda":
-            tensor = tensor.pin_memory()
+    def _train_source(self, data, device):
+        if sp.issparse(data):
+            return RowSource(data, self.shift_, self.scale_, device=device)
         if self.shift_ is not None:
-            shift = torch.as_tensor(
-                self.shift_, dtype=torch.float32, device=tensor.device
-            )
-            tensor = (tensor - shift) / self.scale_
-        return RowSource(tensor, device=device)
+            shift = torch.as_tensor(self.shift_, dtype=data.dtype, device=data.device)
+            data.sub_(shift).div_(self.scale_)
+        return RowSource(data, device=device)
+
+    def _source(self, X, device):
+        """A ``RowSource`` serving ``X`` in its own dtype, for inference."""
+        return RowSource(
+            X, self.shift_, self.scale_, dtype=self._torch_dtype(X), device=device
+        )
 
     def _record_history(self, n_before):
         history = self.net_.history
@@ -526,6 +553,44 @@ class _BaseAutoEncoder(
             Minus the mean reconstruction error (see :meth:`score_samples`).
         """
         return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new rows by decoding random codes.
+
+        Codes are drawn from the model's distribution over the latent space
+        (see :meth:`_sample_codes`) and decoded with :meth:`inverse_transform`.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the codes; the same value gives the same rows. None uses
+            NumPy's global random state, as
+            :meth:`sklearn.neighbors.KernelDensity.sample` does.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Generated rows, the decoder's mean for each code, in float64.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        codes = self._sample_codes(int(n_samples), check_random_state(random_state))
+        return self.inverse_transform(codes)
+
+    def _sample_codes(self, n_samples, rng):
+        """Hook: ``n_samples`` codes for :meth:`sample`, drawn from ``rng``.
+
+        The base class draws from the Gaussian fitted to the training codes
+        (``code_mean_``, ``code_covariance_``).
+        """
+        return rng.multivariate_normal(
+            self.code_mean_, self.code_covariance_, size=n_samples
+        )
 
     def _module_device(self):
         return next(self.net_.module_.parameters()).device

@@ -5,6 +5,8 @@ Every function takes the decoder's natural parameters (see
 the same code serves the training objective (its mean) and ``score_samples``.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -134,3 +136,81 @@ def contractive_penalty(encode, x):
         )
     # jacobian[k, i, j] = d codes[i, k] / d x[i, j]
     return jacobian.square().sum(dim=(0, 2)).mean()
+
+
+# ----------------------------------------------------------------------
+# Variational autoencoder: log-likelihoods, KL divergence and the ELBO.
+# All values are per row, summed over features or code units, in nats.
+# ----------------------------------------------------------------------
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def gaussian_log_likelihood(mean, log_variance, target):
+    """Per-row log-density of ``target`` under ``N(mean, diag exp(log_variance))``.
+
+    ``log_variance`` broadcasts against ``mean`` (a per-feature vector, or
+    one value per output). Summed over features, in nats.
+    """
+    return -0.5 * (
+        _LOG_2PI + log_variance + (target - mean).square() * torch.exp(-log_variance)
+    ).sum(dim=-1)
+
+
+def standard_normal_log_density(z):
+    """Per-row log-density of ``z`` under ``N(0, I)``, in nats."""
+    return -0.5 * (_LOG_2PI + z.square()).sum(dim=-1)
+
+
+def bernoulli_log_likelihood(logits, target):
+    """Per-row Bernoulli log-likelihood of ``target`` in [0, 1], in nats.
+
+    ``logits`` are the decoder's pre-sigmoid outputs. Summed over features.
+    """
+    return -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(
+        dim=-1
+    )
+
+
+def gaussian_kl(mean, log_variance):
+    """Per-row ``KL(N(mean, diag exp(log_variance)) || N(0, I))``, in nats."""
+    return 0.5 * (mean.square() + torch.exp(log_variance) - log_variance - 1).sum(
+        dim=-1
+    )
+
+
+def vae_log_likelihood(output, output_log_variance, target, likelihood):
+    """Per-row ``log p(target | z)`` for the decoder's natural parameters.
+
+    ``output`` is the Gaussian mean (``likelihood='gaussian'``, with
+    ``output_log_variance``) or the Bernoulli logits
+    (``likelihood='bernoulli'``).
+    """
+    if likelihood == "gaussian":
+        return gaussian_log_likelihood(output, output_log_variance, target)
+    return bernoulli_log_likelihood(output, target)
+
+
+class NegativeELBO(nn.Module):
+    """Criterion for a VAE: mean negative evidence lower bound of a batch.
+
+    ``-ELBO = -log p(x | z) + kl_weight * KL(q(z | x) || N(0, I))`` per row,
+    with ``z`` one reparameterised sample and the KL term in closed form;
+    ``kl_weight=1`` is the VAE, other values the beta-VAE.
+
+    Parameters
+    ----------
+    likelihood : {'gaussian', 'bernoulli'}
+        Decoder likelihood.
+    kl_weight : float, default=1.0
+        Weight of the KL term.
+    """
+
+    def __init__(self, likelihood, kl_weight=1.0):
+        super().__init__()
+        self.likelihood = likelihood
+        self.kl_weight = kl_weight
+
+    def forward(self, y_pred, target):
+        output, _, mean, log_variance, output_log_variance = y_pred[:5]
+        nll = -vae_log_likelihood(output, output_log_variance, target, self.likelihood)
+        return (nll + self.kl_weight * gaussian_kl(mean, log_variance)).mean()

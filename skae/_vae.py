@@ -1,0 +1,408 @@
+"""VAESampler: a variational autoencoder that transforms, scores and samples."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _BaseAutoEncoder
+from ._losses import (
+    NegativeELBO,
+    gaussian_kl,
+    gaussian_log_likelihood,
+    standard_normal_log_density,
+    vae_log_likelihood,
+)
+from ._modules import GaussianEncoderAutoEncoder
+
+# The base class's ``loss`` that each likelihood corresponds to: 'mse'
+# standardises the input, 'bce' checks that it lies in [0, 1].
+_LIKELIHOOD_LOSS = {"gaussian": "mse", "bernoulli": "bce"}
+
+# Floor of the Gaussian decoder's per-feature variance, in standardised units
+# (the data divided by ``scale_``): a standard deviation of 3% of the data's
+# typical spread.
+_MIN_VARIANCE = 1e-3
+
+
+class VAESampler(_BaseAutoEncoder):
+    """Variational autoencoder (VAE): transform, density scores and sampling.
+
+    The encoder maps each row to a Gaussian posterior
+    ``q(z|x) = N(mu(x), diag sigma**2(x))`` over ``n_components`` latent
+    units; the decoder maps a code ``z`` to a likelihood ``p(x|z)`` (a
+    Gaussian with learned per-feature variances, or a Bernoulli); the prior
+    is ``N(0, I)``. Training minimises the negative evidence lower bound
+    (ELBO), ``-log p(x|z) + kl_weight * KL(q(z|x) || N(0, I))``, with one
+    reparameterised sample ``z = mu + sigma * eps`` per row. ``transform``
+    returns the posterior mean ``mu(x)``, ``inverse_transform`` the
+    decoder's mean, ``score_samples`` the ELBO of each row in nats and
+    :meth:`sample` decodes codes drawn from the prior.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the latent space (of ``transform``'s output).
+
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        ``()`` gives linear encoder and decoder (probabilistic PCA's model
+        with an amortised posterior).
+
+    activation : {'relu', 'tanh', 'sigmoid', 'identity'}, default='relu'
+        Nonlinearity of the hidden layers.
+
+    likelihood : {'gaussian', 'bernoulli'}, default='gaussian'
+        Decoder distribution. ``'gaussian'``: the input is centred and
+        divided by one global scale (the fitted ``shift_`` and ``scale_``)
+        and each feature has its own learned variance, floored at ``1e-3``
+        in those standardised units so that the density cannot collapse on
+        constant features; scores are log-densities of ``X`` in its own
+        units. ``'bernoulli'``: for data in [0, 1] (a ``ValueError``
+        otherwise), with a sigmoid output; scores are Bernoulli
+        log-likelihoods. Gaussian is the default because it accepts any
+        real data and its score is comparable to
+        :meth:`sklearn.decomposition.PCA.score`.
+
+    kl_weight : float, default=1.0
+        Weight of the KL term: 1 is the VAE; above 1 the beta-VAE, whose
+        codes are more disentangled and whose samples are smoother; below 1
+        sharper reconstructions but a latent space that matches the prior
+        less well.
+
+    n_importance_samples : int, default=1
+        Samples per row in :meth:`score_samples`. With 1, the ELBO (one
+        reconstruction sample, the KL term in closed form); with ``K > 1``,
+        the importance-weighted bound of Burda et al., tighter as ``K``
+        grows. Training always uses the ELBO.
+
+    alpha : float, default=1e-4
+        L2 penalty (weight decay) on the connection weights, as in
+        :class:`~sklearn.neural_network.MLPRegressor`; biases are not
+        penalised.
+
+    dropout : float, default=0.2
+        Dropout rate after every hidden layer while training. A VAE trained
+        on a few thousand rows overfits its decoder, which shows as blurred
+        or off-manifold samples; the default of 0.2 gave both the best
+        held-out ELBO and the best samples on digits (see Notes).
+
+    batch_size : int or 'auto', default='auto'
+        Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Training stops when the monitored loss (training loss, or validation
+        loss with ``early_stopping``) has not improved by at least ``tol``
+        for ``n_iter_no_change`` consecutive epochs.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, monitor the loss on
+        them, stop when it stops improving and keep the best weights.
+
+    validation_fraction : float, default=0.1
+        Fraction of rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` before training stops.
+
+    warm_start : bool, default=False
+        Continue training the fitted network on the next call to ``fit``
+        instead of starting afresh.
+
+    device : str, default='cpu'
+        Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
+        ``'auto'`` (CUDA when available). A device that is not present is a
+        ``ValueError`` at ``fit``.
+
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
+        and passed to the net; name them with ``(name, callback)`` tuples.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout, the reparameterisation
+        noise and the Monte Carlo noise of :meth:`score_samples` through
+        local generators; the global random state is never touched (except
+        that None draws one seed from NumPy's global state, as
+        scikit-learn does).
+
+    verbose : int, default=0
+        With ``verbose > 0``, skorch prints a table of the loss each epoch.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch module, with
+        ``posterior``, ``encode`` and ``decode`` methods.
+
+    loss_curve_ : list of float
+        Negative ELBO per row, in nats of the standardised data, at each
+        epoch.
+
+    validation_scores_ : list of float or None
+        Negative validation loss at each epoch, with ``early_stopping``;
+        otherwise None.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``, with ``early_stopping``.
+
+    best_loss_ : float or None
+        Lowest training loss, without ``early_stopping``.
+
+    n_iter_ : int
+        Number of epochs run (summed over ``warm_start`` fits).
+
+    shift_ : ndarray of shape (n_features,) or None
+        Per-feature mean subtracted before encoding
+        (``likelihood='gaussian'``).
+
+    scale_ : float
+        Global scale the centred input is divided by
+        (``likelihood='gaussian'``; 1 otherwise).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    AutoEncoderTransformer : Deterministic autoencoder; samples from a
+        Gaussian fitted to its codes.
+    sklearn.decomposition.PCA : Probabilistic PCA, the linear Gaussian
+        latent-variable model; its ``score`` is in the same units.
+    sklearn.mixture.GaussianMixture : Another density model with ``sample``.
+
+    Notes
+    -----
+    Units of the scores: with ``likelihood='gaussian'`` the network sees
+    ``(x - shift_) / scale_``; the bound is computed for that standardised
+    row and then corrected by ``-n_features * log(scale_)``, the log of the
+    Jacobian, so that it is a log-density of ``x`` itself in nats per
+    sample, like ``PCA(n_components).score``. With
+    ``likelihood='bernoulli'`` it is a Bernoulli log-likelihood in nats
+    (a density only for binary data).
+
+    The defaults were chosen on digits (pixels / 16, 8 components): a
+    Gaussian decoder, ``kl_weight=1`` and ``dropout=0.2`` gave the best
+    held-out ELBO and samples that a classifier of real digits recognises
+    more confidently and more diversely than samples from PCA's Gaussian or
+    from an :class:`AutoEncoderTransformer`'s code Gaussian.
+
+    In eval mode the module's ``forward`` is deterministic (``z = mu``);
+    sampling happens only while training, in :meth:`score_samples` and in
+    :meth:`sample`.
+
+    References
+    ----------
+    D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR
+    2014, arXiv:1312.6114.
+
+    Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
+    Autoencoders", ICLR 2016, arXiv:1509.00519.
+
+    I. Higgins et al., "beta-VAE: Learning Basic Visual Concepts with a
+    Constrained Variational Framework", ICLR 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VAESampler
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> vae = VAESampler(n_components=2, max_iter=3, random_state=0)
+    >>> vae.fit_transform(X).shape
+    (1797, 2)
+    >>> vae.sample(5, random_state=0).shape
+    (5, 64)
+    >>> vae.score_samples(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            k: v
+            for k, v in _BaseAutoEncoder._parameter_constraints.items()
+            if k != "loss"
+        },
+        "likelihood": [StrOptions(set(_LIKELIHOOD_LOSS))],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        likelihood="gaussian",
+        kl_weight=1.0,
+        n_importance_samples=1,
+        alpha=1e-4,
+        dropout=0.2,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.kl_weight = kl_weight
+        self.n_importance_samples = n_importance_samples
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def loss(self):
+        """The base class's reconstruction loss implied by ``likelihood``.
+
+        Not a parameter: 'mse' (Gaussian) makes the base class standardise the
+        input, 'bce' (Bernoulli) makes it check that the input lies in [0, 1].
+        """
+        return _LIKELIHOOD_LOSS[self.likelihood]
+
+    # Hooks -------------------------------------------------------------
+    def _check_overcomplete(self, n_features):
+        # The KL term regularises the codes: no identity to fear.
+        pass
+
+    def _build_module(self, n_features, hidden_layer_sizes):
+        return GaussianEncoderAutoEncoder(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=self.activation,
+            likelihood=self.likelihood,
+            dropout=self.dropout,
+            min_variance=_MIN_VARIANCE,
+        )
+
+    def _build_criterion(self):
+        return NegativeELBO(self.likelihood, self.kl_weight)
+
+    def _finish_fit(self, X):
+        # Seed of the noise used by ``score_samples``, fixed at fit time so
+        # that scores are reproducible and never touch the global RNG.
+        rng = check_random_state(self.random_state)
+        self._score_seed = int(rng.randint(np.iinfo(np.int32).max))
+
+    def _sample_codes(self, n_samples, rng):
+        # The prior N(0, I).
+        return rng.standard_normal((n_samples, self.n_components))
+
+    def _score_rows(self, module, x):
+        """ELBO (or importance-weighted bound) of each row, in nats of raw X.
+
+        The noise ``eps`` (one vector per importance sample) is drawn afresh
+        from ``_score_seed`` for each batch and shared by all rows, so each
+        row's score depends on that row only, whatever the batching.
+        """
+        n_samples = self.n_importance_samples
+        generator = torch.Generator().manual_seed(self._score_seed)
+        eps = torch.randn((n_samples, self.n_components), generator=generator)
+        eps = eps.to(dtype=x.dtype, device=x.device)
+        mean, log_variance = module.posterior(x)
+        std = torch.exp(0.5 * log_variance)
+        output_log_variance = module.output_log_variance()
+
+        def log_likelihood(z):
+            return vae_log_likelihood(
+                module.decoder(z), output_log_variance, x, self.likelihood
+            )
+
+        if n_samples == 1:
+            # Single-sample reconstruction term, KL term in closed form.
+            score = log_likelihood(mean + std * eps[0]) - gaussian_kl(
+                mean, log_variance
+            )
+        else:
+            log_weights = torch.empty(
+                (n_samples, x.shape[0]), dtype=x.dtype, device=x.device
+            )
+            for k in range(n_samples):
+                z = mean + std * eps[k]
+                log_weights[k] = (
+                    log_likelihood(z)
+                    + standard_normal_log_density(z)
+                    - gaussian_log_likelihood(mean, log_variance, z)
+                )
+            score = torch.logsumexp(log_weights, dim=0) - math.log(n_samples)
+        if self.likelihood == "gaussian":
+            # From a density of (x - shift_) / scale_ to one of x itself.
+            score = score - x.shape[1] * math.log(self.scale_)
+        return score
+
+    # Public methods, overridden for their documentation only -----------
+    def score_samples(self, X):
+        """Evidence lower bound on ``log p(x)`` of each sample, in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The ELBO of each row (with ``n_importance_samples > 1``, the
+            tighter importance-weighted bound), a lower bound on its
+            log-likelihood. With ``likelihood='gaussian'`` it is a
+            log-density of ``X`` in its own units, comparable to
+            :meth:`sklearn.decomposition.PCA.score_samples`; with
+            ``'bernoulli'``, the Bernoulli log-likelihood of ``X`` in [0, 1].
+            The Monte Carlo noise is seeded at ``fit``: the same model gives
+            the same scores, whatever the batch a row comes in.
+        """
+        return super().score_samples(X)
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over ``X``, in nats per sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The average ELBO, comparable to
+            :meth:`sklearn.decomposition.PCA.score` for
+            ``likelihood='gaussian'``.
+        """
+        return super().score(X, y)
