@@ -200,6 +200,7 @@ class _BaseAutoEncoder(
         seed = int(rng.randint(np.iinfo(np.int32).max))
 
         if continuing:
+            self._check_same_architecture(hidden)
             net = self.net_
             net.set_params(
                 lr=self.learning_rate_init,
@@ -218,6 +219,7 @@ class _BaseAutoEncoder(
             module.reset_parameters(torch.Generator().manual_seed(seed))
             net = self._build_net(module, device, X.shape[0])
             net.initialize()
+            self._architecture = self._architecture_params(hidden)
 
         train, valid = self._training_sources(data, device, rng)
         del data
@@ -248,6 +250,31 @@ class _BaseAutoEncoder(
         self._record_history(n_before)
         self._finish_fit(X)
         return self
+
+    def _architecture_params(self, hidden_layer_sizes):
+        """The hyperparameters that shape the network, as a dict."""
+        names = ("n_components", "activation", "loss", "dropout")
+        params = {name: getattr(self, name) for name in names}
+        return {**params, "hidden_layer_sizes": hidden_layer_sizes}
+
+    def _check_same_architecture(self, hidden_layer_sizes):
+        changed = {
+            name: (before, now)
+            for (name, before), now in zip(
+                self._architecture.items(),
+                self._architecture_params(hidden_layer_sizes).values(),
+                strict=True,
+            )
+            if before != now
+        }
+        if changed:
+            details = ", ".join(
+                f"{k} from {a!r} to {b!r}" for k, (a, b) in changed.items()
+            )
+            raise ValueError(
+                f"warm_start=True continues training the fitted network, which "
+                f"cannot change shape: {details}. Set warm_start=False to refit."
+            )
 
     def _validate_input(self, X, *, reset, fitting=False):
         X = validate_data(
@@ -454,8 +481,9 @@ class _BaseAutoEncoder(
             k for k in vars(self) if k.endswith("_") and not k.startswith("__")
         ]:
             delattr(self, name)
-        if hasattr(self, "_n_features_out"):
-            del self._n_features_out
+        for name in ("_n_features_out", "_architecture"):
+            if hasattr(self, name):
+                delattr(self, name)
 
     # ------------------------------------------------------------------
     # Inference

@@ -201,6 +201,9 @@ class TestTraining:
         assert ae.loss_curve_[-1] < first
         with pytest.raises(ValueError, match="features"):
             ae.fit(X[:, :5])
+        ae.set_params(n_components=4, hidden_layer_sizes=(32,))
+        with pytest.raises(ValueError, match="n_components from 3 to 4, hidden_layer"):
+            ae.fit(X)
 
     def test_cold_start_refits(self, X):
         ae = AutoEncoderTransformer(3, **FAST).fit(X)
