@@ -124,11 +124,18 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     scale_ : float
         Global scale the centred input is divided by (``loss='mse'``).
 
+    code_mean_ : ndarray of shape (n_components,)
+        Mean of the training codes; with ``code_covariance_``, the Gaussian
+        that :meth:`sample` draws codes from.
+
+    code_covariance_ : ndarray of shape (n_components, n_components)
+        Covariance of the training codes.
+
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also
@@ -163,4 +170,6 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     (1797, 64)
     >>> ae.get_feature_names_out()[:2]
     array(['autoencodertransformer0', 'autoencodertransformer1'], dtype=object)
+    >>> ae.sample(3, random_state=0).shape
+    (3, 64)
     """

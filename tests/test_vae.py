@@ -1,0 +1,280 @@
+"""Behaviour of VAESampler, its loss functions, and sampling from autoencoders."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+from skae import AutoEncoderTransformer, VAESampler
+from skae._losses import (
+    NegativeELBO,
+    bernoulli_log_likelihood,
+    gaussian_kl,
+    gaussian_log_likelihood,
+    standard_normal_log_density,
+)
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # These networks are small: one thread is as fast as two, and does not
+    # collapse when the machine is shared with other processes.
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_vae(digits_split):
+    # The acceptance model: defaults, 8 components.
+    X_train = digits_split[0]
+    return VAESampler(n_components=8, random_state=0).fit(X_train)
+
+
+@pytest.fixture
+def X():
+    return np.random.RandomState(0).uniform(size=(60, 12))
+
+
+def inception_score(classifier, X):
+    """exp(E_x KL(p(y|x) || p(y))) under ``classifier``."""
+    p = classifier.predict_proba(X)
+    p_y = p.mean(axis=0)
+    kl = np.sum(p * (np.log(p + 1e-12) - np.log(p_y + 1e-12)), axis=1)
+    return float(np.exp(kl.mean()))
+
+
+# Loss functions against hand computation -------------------------------
+def test_gaussian_kl_matches_closed_form():
+    rng = np.random.RandomState(0)
+    mean, log_var = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    var = np.exp(log_var)
+    # 1-D: KL(N(m, s^2) || N(0, 1)) = -log s + (s^2 + m^2) / 2 - 1/2.
+    expected = (-0.5 * log_var + (var + mean**2) / 2 - 0.5).sum(axis=1)
+    got = gaussian_kl(torch.tensor(mean), torch.tensor(log_var)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert gaussian_kl(torch.zeros(2, 4), torch.zeros(2, 4)).abs().max() == 0
+
+
+def test_gaussian_log_likelihood_matches_scipy():
+    rng = np.random.RandomState(1)
+    mean, x = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    log_var = rng.normal(size=6)  # per feature, broadcast over rows
+    expected = stats.norm.logpdf(x, mean, np.exp(0.5 * log_var)).sum(axis=1)
+    got = gaussian_log_likelihood(
+        torch.tensor(mean), torch.tensor(log_var), torch.tensor(x)
+    ).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    z = torch.tensor(x)
+    np.testing.assert_allclose(
+        standard_normal_log_density(z).numpy(),
+        stats.norm.logpdf(x).sum(axis=1),
+        rtol=1e-12,
+    )
+
+
+def test_bernoulli_log_likelihood_matches_hand_computation():
+    rng = np.random.RandomState(2)
+    logits, x = rng.normal(size=(3, 5)), rng.uniform(size=(3, 5))
+    p = 1 / (1 + np.exp(-logits))
+    expected = (x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1)
+    got = bernoulli_log_likelihood(torch.tensor(logits), torch.tensor(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_negative_elbo_weights_the_kl_term():
+    rng = np.random.RandomState(3)
+    out, x = (
+        torch.tensor(rng.normal(size=(4, 5))),
+        torch.tensor(rng.normal(size=(4, 5))),
+    )
+    mean, log_var = torch.tensor(rng.normal(size=(4, 2))), torch.zeros(4, 2)
+    out_lv = torch.zeros(5)
+    y_pred = (out, None, mean, log_var, out_lv)
+    nll = -gaussian_log_likelihood(out, out_lv, x)
+    kl = gaussian_kl(mean, log_var)
+    for w in (0.0, 1.0, 4.0):
+        got = NegativeELBO("gaussian", w)(y_pred, x)
+        assert float(got) == pytest.approx(float((nll + w * kl).mean()))
+
+
+# Estimator outputs ------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_shapes_and_dtypes(X, dtype, likelihood):
+    X = X.astype(dtype)
+    vae = VAESampler(3, likelihood=likelihood, **FAST).fit(X)
+    codes = vae.transform(X)
+    assert codes.shape == (60, 3) and codes.dtype == dtype
+    recon = vae.inverse_transform(codes)
+    assert recon.shape == X.shape and recon.dtype == dtype
+    scores = vae.score_samples(X)
+    assert scores.shape == (60,) and scores.dtype == dtype
+    assert np.all(np.isfinite(scores))
+    assert vae.score(X) == pytest.approx(scores.mean(), rel=1e-5)
+    if likelihood == "bernoulli":
+        assert recon.min() >= 0 and recon.max() <= 1
+        assert np.all(scores <= 0)
+    assert vae.sample(7, random_state=0).shape == (7, 12)
+    # The posterior mean: deterministic.
+    np.testing.assert_array_equal(codes, vae.transform(X))
+
+
+def test_scores_are_reproducible_and_batch_independent(X):
+    vae = VAESampler(3, n_importance_samples=5, **FAST).fit(X)
+    full = vae.score_samples(X)
+    np.testing.assert_array_equal(full, vae.score_samples(X))
+    np.testing.assert_allclose(vae.score_samples(X[7:9]), full[7:9], rtol=1e-6)
+    np.testing.assert_allclose(
+        full, vae.score_samples(X.astype(np.float32)), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_global_random_state_untouched(X):
+    torch_state = torch.get_rng_state()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    vae = VAESampler(3, **FAST).fit(X)
+    vae.score_samples(X)
+    vae.sample(3, random_state=1)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # noqa: NPY002
+
+
+def test_score_units_follow_the_data_scale(X):
+    # Standardisation makes training identical; the score of c * X is the
+    # score of X minus n_features * log(c) nats, as for any density.
+    a = VAESampler(3, **FAST).fit(X)
+    b = VAESampler(3, **FAST).fit(10 * X)
+    np.testing.assert_allclose(
+        b.score_samples(10 * X),
+        a.score_samples(X) - X.shape[1] * math.log(10),
+        rtol=1e-4,
+        atol=1e-3,
+    )
+
+
+def test_likelihood_maps_to_base_loss():
+    assert VAESampler().loss == "mse"
+    assert VAESampler(likelihood="bernoulli").loss == "bce"
+    assert "loss" not in VAESampler().get_params()
+
+
+# Sampling ---------------------------------------------------------------
+@pytest.mark.parametrize("Estimator", [VAESampler, AutoEncoderTransformer])
+def test_sample_reproducible(X, Estimator):
+    est = Estimator(3, **FAST).fit(X)
+    a = est.sample(10, random_state=0)
+    assert a.shape == (10, 12) and a.dtype == np.float64
+    np.testing.assert_array_equal(a, est.sample(10, random_state=0))
+    assert not np.allclose(a, est.sample(10, random_state=1))
+    rs = np.random.RandomState(5)
+    np.testing.assert_array_equal(est.sample(4, random_state=rs)[:1].shape, (1, 12))
+
+
+@pytest.mark.parametrize("Estimator", [VAESampler, AutoEncoderTransformer])
+def test_sample_errors(X, Estimator):
+    with pytest.raises(NotFittedError):
+        Estimator(3, **FAST).sample(2)
+    est = Estimator(3, **FAST).fit(X)
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="n_samples"):
+            est.sample(bad)
+
+
+def test_autoencoder_code_gaussian(X):
+    ae = AutoEncoderTransformer(3, **FAST).fit(X)
+    codes = ae.transform(X)
+    np.testing.assert_allclose(ae.code_mean_, codes.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        ae.code_covariance_, np.cov(codes, rowvar=False), rtol=1e-4, atol=1e-7
+    )
+    # Samples are decoded codes drawn from that Gaussian.
+    rng = np.random.RandomState(0)
+    z = rng.multivariate_normal(ae.code_mean_, ae.code_covariance_, size=5)
+    np.testing.assert_allclose(
+        ae.sample(5, random_state=0), ae.inverse_transform(z), rtol=1e-6
+    )
+
+
+def test_vae_samples_decode_the_prior(X):
+    vae = VAESampler(3, **FAST).fit(X)
+    z = np.random.RandomState(0).standard_normal((5, 3))
+    np.testing.assert_allclose(
+        vae.sample(5, random_state=0), vae.inverse_transform(z), rtol=1e-6
+    )
+    assert not hasattr(vae, "code_mean_")
+
+
+# Errors -----------------------------------------------------------------
+def test_bernoulli_needs_unit_interval(X):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        VAESampler(likelihood="bernoulli", **FAST).fit(X * 2)
+    vae = VAESampler(likelihood="bernoulli", **FAST).fit(X)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        vae.score_samples(X - 0.5)
+    # A Gaussian VAE takes any real data.
+    VAESampler(**FAST).fit(X * 2 - 5)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"likelihood": "poisson"}, {"kl_weight": -1.0}, {"n_importance_samples": 0}],
+)
+def test_invalid_parameters(X, params):
+    with pytest.raises(ValueError):
+        VAESampler(**params, **FAST).fit(X)
+
+
+# Digits: units, bounds and the acceptance criterion ----------------------
+def test_iwae_bound_is_tighter_than_elbo(fitted_vae, digits_split):
+    X_test = digits_split[1]
+    elbo = fitted_vae.score(X_test)
+    fitted_vae.set_params(n_importance_samples=50)
+    try:
+        iwae = fitted_vae.score(X_test)
+    finally:
+        fitted_vae.set_params(n_importance_samples=1)
+    assert iwae > elbo
+
+
+def test_score_units_comparable_to_pca(fitted_vae, digits_split):
+    X_train, X_test = digits_split[:2]
+    pca_score = PCA(8).fit(X_train).score(X_test)
+    vae_score = fitted_vae.score(X_test)
+    # Both are log-densities of raw digits in nats per image: same order of
+    # magnitude (PCA ~13 nats; the VAE's bound is higher).
+    assert 0.3 < vae_score / pca_score < 10
+
+
+def test_vae_samples_beat_pca_and_autoencoder(fitted_vae, digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    clf = LogisticRegression(max_iter=2000).fit(X_train, y_train)
+    pca = PCA(8).fit(X_train)
+    z = np.random.RandomState(0).standard_normal((2000, 8))
+    pca_samples = pca.inverse_transform(z * np.sqrt(pca.explained_variance_))
+    ae = AutoEncoderTransformer(n_components=8, random_state=0).fit(X_train)
+
+    real = inception_score(clf, X_test)
+    pca_is = inception_score(clf, pca_samples)
+    ae_is = inception_score(clf, ae.sample(2000, random_state=0))
+    vae_is = inception_score(clf, fitted_vae.sample(2000, random_state=0))
+    assert vae_is >= 1.25 * pca_is
+    assert vae_is >= ae_is
+    assert vae_is < real
