@@ -2,9 +2,19 @@
 
 Everything a scikit-learn user touches lives here once: parameter and data
 validation, ``fit``/``transform``/``inverse_transform``/``score_samples``,
-feature names, tags, devices and randomness. A variant changes only the
-private hooks ``_build_module``, ``_build_criterion``, ``_penalty`` and
-``_corrupt`` (see ``DESIGN.md``, decision 2).
+feature names, tags, devices and randomness. A variant changes only private
+hooks (see ``DESIGN.md``, decision 2):
+
+- ``_build_module`` / ``_build_criterion``: the torch module and the loss;
+- ``_penalty`` / ``_corrupt``: a term added to the loss, and the corruption of
+  training batches (see :class:`skae._net.AutoEncoderNet`);
+- ``_check_params``: checks between parameters, at every ``fit``;
+- ``_prepare_fit`` / ``_finish_fit``: fitted state computed from the data
+  before training, and from the trained model after it;
+- ``_score_rows`` / ``_sample_codes``: what ``score_samples`` and ``sample``
+  compute;
+- ``_code_activation``, ``_warn_overcomplete``, ``_loss_parameter``: class
+  attributes (or properties) that describe the variant.
 """
 
 import copy
@@ -126,6 +136,11 @@ class _BaseAutoEncoder(
     _corrupt = None
     # Nonlinearity of the code layer (a subclass may make it a property).
     _code_activation = "identity"
+    # Whether codes at least as wide as the input deserve a warning: only a
+    # variant without any regularisation can learn the identity.
+    _warn_overcomplete = True
+    # The parameter that chooses the reconstruction loss, for error messages.
+    _loss_parameter = "loss"
 
     def __init__(
         self,
@@ -192,6 +207,7 @@ class _BaseAutoEncoder(
         if not continuing:
             self._clear_fitted_state()
         X = self._validate_input(X, reset=not continuing, fitting=True)
+        self._check_params()
         device = resolve_device(self.device)
         hidden = self._hidden_layer_sizes()
         if not continuing:
@@ -288,10 +304,12 @@ class _BaseAutoEncoder(
         if self.loss == "bce":
             data = X.data if sp.issparse(X) else X
             if data.size and (data.min() < 0 or data.max() > 1):
+                name = self._loss_parameter
                 raise ValueError(
-                    "loss='bce' models each feature as a Bernoulli probability, "
-                    "so X must lie in [0, 1]; scale it (e.g. with MinMaxScaler) "
-                    "or use loss='mse'."
+                    f"{name}={getattr(self, name)!r} models each feature as a "
+                    "Bernoulli probability, so X must lie in [0, 1]; scale it "
+                    "(e.g. with MinMaxScaler) or choose a Gaussian "
+                    f"{name}."
                 )
         return X
 
@@ -306,12 +324,11 @@ class _BaseAutoEncoder(
             )
         return tuple(sizes)
 
+    def _check_params(self):
+        """Hook: checks between parameters that a constraint table cannot say."""
+
     def _check_overcomplete(self, n_features):
-        if (
-            self._penalty is None
-            and self._corrupt is None
-            and (self.n_components >= n_features)
-        ):
+        if self._warn_overcomplete and self.n_components >= n_features:
             warnings.warn(
                 f"n_components={self.n_components} is not smaller than "
                 f"n_features={n_features}: an autoencoder without regularisation "

@@ -5,9 +5,11 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseAutoEncoder
+from ._docstrings import fill_doc
 from ._losses import contractive_penalty
 
 
+@fill_doc
 class ContractiveAE(_BaseAutoEncoder):
     """Contractive autoencoder: penalises the Jacobian of its encoder.
 
@@ -21,8 +23,7 @@ class ContractiveAE(_BaseAutoEncoder):
 
     Parameters
     ----------
-    n_components : int, default=2
-        Number of code units (the dimension of ``transform``'s output).
+    {n_components}
 
     contractive_weight : float, default=0.1
         Weight of the Jacobian penalty, relative to the mean reconstruction
@@ -33,118 +34,31 @@ class ContractiveAE(_BaseAutoEncoder):
         at a small cost in reconstruction error; larger values trade more
         reconstruction for more contraction.
 
-    hidden_layer_sizes : array-like of int, default=(256, 128)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
-        ``()`` gives a shallow autoencoder. The default is wide enough to beat
-        PCA on images such as digits and MNIST while fitting in seconds on a
-        CPU; on much wider data (thousands of features) consider a wider
-        first layer.
+    {hidden_layer_sizes}
 
-    activation : {'relu', 'tanh', 'sigmoid', 'identity'}, default='relu'
-        Nonlinearity of the hidden layers. With ``'identity'`` and
-        ``loss='mse'`` the autoencoder is linear and its codes span PCA's
-        subspace.
+    {activation}
 
-    loss : {'mse', 'bce'}, default='mse'
-        Reconstruction loss. ``'mse'`` is the Gaussian negative
-        log-likelihood up to constants, with a linear output layer;
-        ``'bce'`` is the Bernoulli one, for data in [0, 1], with a sigmoid
-        output layer. With ``'mse'`` the input is centred and divided by one
-        global scale before training (the fitted ``shift_`` and ``scale_``);
-        a single scale keeps the objective proportional to the
-        reconstruction error in the input's units, and lets the default
-        learning rate work for data of any magnitude.
+    {loss}
 
-    alpha : float, default=1e-4
-        L2 penalty (weight decay) on the connection weights, as in
-        :class:`~sklearn.neural_network.MLPRegressor`; biases are not
-        penalised.
+    {alpha}
 
-    dropout : float, default=0.0
-        Dropout rate after every hidden layer while training.
+    {dropout}
 
-    batch_size : int or 'auto', default='auto'
-        Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``. Small
-        batches give more updates per epoch, which is what small data sets
-        such as digits need to beat PCA within the default ``max_iter``.
+    {batch_size}
 
-    learning_rate_init : float, default=1e-3
-        Learning rate of the Adam optimizer.
+    {training_parameters}
 
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
+    {random_state}
 
-    tol : float, default=1e-4
-        Training stops when the monitored loss (training loss, or validation
-        loss with ``early_stopping``) has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows, monitor the loss on
-        them, stop when it stops improving and keep the best weights.
-
-    validation_fraction : float, default=0.1
-        Fraction of rows held out with ``early_stopping``.
-
-    n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` before training stops.
-
-    warm_start : bool, default=False
-        Continue training the fitted network on the next call to ``fit``
-        instead of starting afresh.
-
-    device : str, default='cpu'
-        Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
-        ``'auto'`` (CUDA when available). A device that is not present is a
-        ``ValueError`` at ``fit``.
-
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
-        and passed to the net; name them with ``(name, callback)`` tuples.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and dropout through a local
-        ``torch.Generator``; the global random state is never touched. The
-        same value gives the same model, bit for bit, on a CPU.
-
-    verbose : int, default=0
-        With ``verbose > 0``, skorch prints a table of the loss each epoch.
+    {verbose}
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the torch module, with
-        ``encode`` and ``decode`` methods, and ``net_.history`` its history.
+    {fitted_attributes}
 
-    loss_curve_ : list of float
-        Training objective (mean loss per row on standardised data, plus the
-        L2 penalty's effect through the optimizer) at each epoch.
+    {code_gaussian_attributes}
 
-    validation_scores_ : list of float or None
-        Negative validation loss at each epoch, with ``early_stopping``;
-        otherwise None.
-
-    best_validation_score_ : float or None
-        Best of ``validation_scores_``, with ``early_stopping``.
-
-    best_loss_ : float or None
-        Lowest training loss, without ``early_stopping``.
-
-    n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits).
-
-    shift_ : ndarray of shape (n_features,) or None
-        Per-feature mean subtracted before encoding (``loss='mse'``).
-
-    scale_ : float
-        Global scale the centred input is divided by (``loss='mse'``).
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    {input_attributes}
 
     See Also
     --------
@@ -190,6 +104,9 @@ class ContractiveAE(_BaseAutoEncoder):
         **_BaseAutoEncoder._parameter_constraints,
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
+
+    # The contractive penalty keeps overcomplete codes from learning the identity.
+    _warn_overcomplete = False
 
     def __init__(
         self,

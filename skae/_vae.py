@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
+from ._docstrings import fill_doc
 from ._losses import (
     NegativeELBO,
     gaussian_kl,
@@ -28,6 +29,7 @@ _LIKELIHOOD_LOSS = {"gaussian": "mse", "bernoulli": "bce"}
 _MIN_VARIANCE = 1e-3
 
 
+@fill_doc
 class VAESampler(_BaseAutoEncoder):
     """Variational autoencoder (VAE): transform, density scores and sampling.
 
@@ -79,10 +81,7 @@ class VAESampler(_BaseAutoEncoder):
         the importance-weighted bound of Burda et al., tighter as ``K``
         grows. Training always uses the ELBO.
 
-    alpha : float, default=1e-4
-        L2 penalty (weight decay) on the connection weights, as in
-        :class:`~sklearn.neural_network.MLPRegressor`; biases are not
-        penalised.
+    {alpha}
 
     dropout : float, default=0.2
         Dropout rate after every hidden layer while training. A VAE trained
@@ -93,39 +92,7 @@ class VAESampler(_BaseAutoEncoder):
     batch_size : int or 'auto', default='auto'
         Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``.
 
-    learning_rate_init : float, default=1e-3
-        Learning rate of the Adam optimizer.
-
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
-
-    tol : float, default=1e-4
-        Training stops when the monitored loss (training loss, or validation
-        loss with ``early_stopping``) has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows, monitor the loss on
-        them, stop when it stops improving and keep the best weights.
-
-    validation_fraction : float, default=0.1
-        Fraction of rows held out with ``early_stopping``.
-
-    n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` before training stops.
-
-    warm_start : bool, default=False
-        Continue training the fitted network on the next call to ``fit``
-        instead of starting afresh.
-
-    device : str, default='cpu'
-        Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
-        ``'auto'`` (CUDA when available). A device that is not present is a
-        ``ValueError`` at ``fit``.
-
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
-        and passed to the net; name them with ``(name, callback)`` tuples.
+    {training_parameters}
 
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout, the reparameterisation
@@ -134,8 +101,7 @@ class VAESampler(_BaseAutoEncoder):
         that None draws one seed from NumPy's global state, as
         scikit-learn does).
 
-    verbose : int, default=0
-        With ``verbose > 0``, skorch prints a table of the loss each epoch.
+    {verbose}
 
     Attributes
     ----------
@@ -147,18 +113,13 @@ class VAESampler(_BaseAutoEncoder):
         Negative ELBO per row, in nats of the standardised data, at each
         epoch.
 
-    validation_scores_ : list of float or None
-        Negative validation loss at each epoch, with ``early_stopping``;
-        otherwise None.
+    {validation_scores_}
 
-    best_validation_score_ : float or None
-        Best of ``validation_scores_``, with ``early_stopping``.
+    {best_validation_score_}
 
-    best_loss_ : float or None
-        Lowest training loss, without ``early_stopping``.
+    {best_loss_}
 
-    n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits).
+    {n_iter_}
 
     shift_ : ndarray of shape (n_features,) or None
         Per-feature mean subtracted before encoding
@@ -168,12 +129,7 @@ class VAESampler(_BaseAutoEncoder):
         Global scale the centred input is divided by
         (``likelihood='gaussian'``; 1 otherwise).
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
-        has feature names that are all strings.
+    {input_attributes}
 
     See Also
     --------
@@ -294,11 +250,11 @@ class VAESampler(_BaseAutoEncoder):
         """
         return _LIKELIHOOD_LOSS[self.likelihood]
 
-    # Hooks -------------------------------------------------------------
-    def _check_overcomplete(self, n_features):
-        # The KL term regularises the codes: no identity to fear.
-        pass
+    # The KL term regularises the codes: no identity to fear.
+    _warn_overcomplete = False
+    _loss_parameter = "likelihood"
 
+    # Hooks -------------------------------------------------------------
     def _build_module(self, n_features, hidden_layer_sizes):
         return GaussianEncoderAutoEncoder(
             n_features,

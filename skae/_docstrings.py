@@ -1,0 +1,178 @@
+"""Docstring entries shared by the estimators, filled in by ``fill_doc``.
+
+Every estimator documents its full signature, as numpydoc and scikit-learn's
+docstring tests expect; the entries that read the same in every class are
+written once here. In a class docstring, a line holding only ``{name}``
+(indented as a parameter) is replaced by the entry ``name`` below, or by the
+entries of the group ``name``, separated by blank lines.
+"""
+
+import re
+
+_ENTRIES = {
+    "n_components": """\
+n_components : int, default=2
+    Number of code units (the dimension of ``transform``'s output).""",
+    "hidden_layer_sizes": """\
+hidden_layer_sizes : array-like of int, default=(256, 128)
+    Widths of the encoder's hidden layers; the decoder mirrors them.
+    ``()`` gives a shallow autoencoder. The default is wide enough to beat
+    PCA on images such as digits and MNIST while fitting in seconds on a
+    CPU; on much wider data (thousands of features) consider a wider
+    first layer.""",
+    "activation": """\
+activation : {'relu', 'tanh', 'sigmoid', 'identity'}, default='relu'
+    Nonlinearity of the hidden layers. With ``'identity'`` and
+    ``loss='mse'`` the autoencoder is linear and its codes span PCA's
+    subspace.""",
+    "loss": """\
+loss : {'mse', 'bce'}, default='mse'
+    Reconstruction loss. ``'mse'`` is the Gaussian negative
+    log-likelihood up to constants, with a linear output layer;
+    ``'bce'`` is the Bernoulli one, for data in [0, 1], with a sigmoid
+    output layer. With ``'mse'`` the input is centred and divided by one
+    global scale before training (the fitted ``shift_`` and ``scale_``);
+    a single scale keeps the objective proportional to the
+    reconstruction error in the input's units, and lets the default
+    learning rate work for data of any magnitude.""",
+    "alpha": """\
+alpha : float, default=1e-4
+    L2 penalty (weight decay) on the connection weights, as in
+    :class:`~sklearn.neural_network.MLPRegressor`; biases are not
+    penalised.""",
+    "dropout": """\
+dropout : float, default=0.0
+    Dropout rate after every hidden layer while training.""",
+    "batch_size": """\
+batch_size : int or 'auto', default='auto'
+    Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``. Small
+    batches give more updates per epoch, which is what small data sets
+    such as digits need to beat PCA within the default ``max_iter``.""",
+    "learning_rate_init": """\
+learning_rate_init : float, default=1e-3
+    Learning rate of the Adam optimizer.""",
+    "max_iter": """\
+max_iter : int, default=200
+    Maximum number of epochs (passes over the training data).""",
+    "tol": """\
+tol : float, default=1e-4
+    Training stops when the monitored loss (training loss, or validation
+    loss with ``early_stopping``) has not improved by at least ``tol``
+    for ``n_iter_no_change`` consecutive epochs.""",
+    "early_stopping": """\
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the rows, monitor the loss on
+    them, stop when it stops improving and keep the best weights.""",
+    "validation_fraction": """\
+validation_fraction : float, default=0.1
+    Fraction of rows held out with ``early_stopping``.""",
+    "n_iter_no_change": """\
+n_iter_no_change : int, default=10
+    Epochs without improvement by ``tol`` before training stops.""",
+    "warm_start": """\
+warm_start : bool, default=False
+    Continue training the fitted network on the next call to ``fit``
+    instead of starting afresh.""",
+    "device": """\
+device : str, default='cpu'
+    Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
+    ``'auto'`` (CUDA when available). A device that is not present is a
+    ``ValueError`` at ``fit``.""",
+    "callbacks": """\
+callbacks : list of skorch callbacks, default=None
+    Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
+    and passed to the net; name them with ``(name, callback)`` tuples.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds initialisation, shuffling, dropout and any other randomness of
+    training (corruption, sampling) through local ``torch.Generator``
+    objects; the global random state is never touched. The same value
+    gives the same model, bit for bit, on a CPU.""",
+    "verbose": """\
+verbose : int, default=0
+    With ``verbose > 0``, skorch prints a table of the loss each epoch.""",
+    "net_": """\
+net_ : skorch.NeuralNet
+    The trained skorch net; ``net_.module_`` is the torch module, with
+    ``encode`` and ``decode`` methods, and ``net_.history`` its history.""",
+    "loss_curve_": """\
+loss_curve_ : list of float
+    Training objective at each epoch: the mean reconstruction loss per
+    entry of the standardised data, plus the variant's penalty if it has
+    one (the L2 penalty ``alpha`` acts through the optimizer and is not
+    included).""",
+    "validation_scores_": """\
+validation_scores_ : list of float or None
+    Negative validation loss at each epoch, with ``early_stopping``;
+    otherwise None.""",
+    "best_validation_score_": """\
+best_validation_score_ : float or None
+    Best of ``validation_scores_``, with ``early_stopping``.""",
+    "best_loss_": """\
+best_loss_ : float or None
+    Lowest training loss, without ``early_stopping``.""",
+    "n_iter_": """\
+n_iter_ : int
+    Number of epochs run (summed over ``warm_start`` fits).""",
+    "shift_": """\
+shift_ : ndarray of shape (n_features,) or None
+    Per-feature mean subtracted before encoding (``loss='mse'``).""",
+    "scale_": """\
+scale_ : float
+    Global scale the centred input is divided by (``loss='mse'``).""",
+    "code_mean_": """\
+code_mean_ : ndarray of shape (n_components,)
+    Mean of the training codes; with ``code_covariance_``, the Gaussian
+    that :meth:`sample` draws codes from.""",
+    "code_covariance_": """\
+code_covariance_ : ndarray of shape (n_components, n_components)
+    Covariance of the training codes.""",
+    "n_features_in_": """\
+n_features_in_ : int
+    Number of features seen during ``fit``.""",
+    "feature_names_in_": """\
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during ``fit``. Defined only when `X`
+    has feature names that are all strings.""",
+}
+
+# Runs of entries that stand together, in this order, in several classes.
+_GROUPS = {
+    "training_parameters": (
+        "learning_rate_init",
+        "max_iter",
+        "tol",
+        "early_stopping",
+        "validation_fraction",
+        "n_iter_no_change",
+        "warm_start",
+        "device",
+        "callbacks",
+    ),
+    "fitted_attributes": (
+        "net_",
+        "loss_curve_",
+        "validation_scores_",
+        "best_validation_score_",
+        "best_loss_",
+        "n_iter_",
+        "shift_",
+        "scale_",
+    ),
+    "code_gaussian_attributes": ("code_mean_", "code_covariance_"),
+    "input_attributes": ("n_features_in_", "feature_names_in_"),
+}
+
+_MARKER = re.compile(r"^( *)\{(\w+)\}$", re.MULTILINE)
+
+
+def _indented(match):
+    indent, name = match.groups()
+    text = "\n\n".join(_ENTRIES[n] for n in _GROUPS.get(name, (name,)))
+    return "\n".join(indent + line if line else line for line in text.splitlines())
+
+
+def fill_doc(cls):
+    """Class decorator: expand the ``{name}`` entry markers of the docstring."""
+    cls.__doc__ = _MARKER.sub(_indented, cls.__doc__)
+    return cls
