@@ -264,7 +264,7 @@ class _BaseAutoEncoder(
 
         self.net_ = net
         self._record_history(n_before)
-        self._finish_fit(X)
+        self._finish_fit(X, train)
         return self
 
     def _architecture_params(self, hidden_layer_sizes):
@@ -389,19 +389,33 @@ class _BaseAutoEncoder(
         training data; the base class needs nothing here.
         """
 
-    def _finish_fit(self, X):
+    def _finish_fit(self, X, rows):
         """Hook: compute fitted state that needs the trained model.
 
-        Called at the end of every ``fit`` with the validated training data.
+        Called at the end of every ``fit`` with the validated training data
+        ``X`` and ``rows``, the ``RowSource`` the model was trained on
+        (standardised rows, on the training device when they fit there).
         The base class fits a Gaussian to the training codes, from which
-        :meth:`sample` draws. It encodes through ``_infer`` (``transform``'s
-        batched core): ``X`` is already validated, and a second validation
-        would warn about feature names.
+        :meth:`sample` draws; the moments are accumulated on the device in
+        float64, batch by batch, without copying codes to the host.
         """
-        codes = self._infer(X, lambda module, x: module.encode(x), self.n_components)
-        codes = codes.astype(np.float64)
-        self.code_mean_ = codes.mean(axis=0)
-        self.code_covariance_ = np.atleast_2d(np.cov(codes, rowvar=False))
+        module = self.net_.module_
+        n = len(rows)
+        total = torch.zeros(self.n_components, dtype=torch.float64, device=rows.device)
+        outer = torch.zeros(
+            (self.n_components, self.n_components),
+            dtype=torch.float64,
+            device=rows.device,
+        )
+        with torch.inference_mode():
+            for index in rows.batches(_INFERENCE_BATCH_SIZE):
+                codes = module.encode(rows.rows(index)).double()
+                total += codes.sum(dim=0)
+                outer += codes.T @ codes
+        mean = total / n
+        covariance = (outer - n * torch.outer(mean, mean)) / max(n - 1, 1)
+        self.code_mean_ = mean.cpu().numpy()
+        self.code_covariance_ = covariance.cpu().numpy()
 
     def _build_module(self, n_features, hidden_layer_sizes):
         return MLPAutoEncoder(
