@@ -208,6 +208,12 @@ class AutoEncoderNet(NeuralNet):
         self.history.record(prefix + "_loss", loss)
         self.history.record(prefix + "_batch_count", n_batches)
 
+    def _set_training(self, training=True):
+        # skorch sets the mode of every module for every batch; walking the
+        # module tree each time costs more than a small network's step.
+        if self.module_.training != training:
+            super()._set_training(training)
+
     # Loss assembly -----------------------------------------------------
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
