@@ -3,6 +3,7 @@
 from ._autoencoder import AutoEncoderTransformer
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
+from ._persistence import load, save
 from ._sparse import SparseAE
 from ._vae import VAESampler
 
@@ -15,4 +16,6 @@ __all__ = [
     "SparseAE",
     "VAESampler",
     "__version__",
+    "load",
+    "save",
 ]
