@@ -29,8 +29,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
@@ -95,6 +93,19 @@ def _from_json(value):
             return np.asarray(value["__array__"], dtype=object)
         return {k: _from_json(v) for k, v in value.items()}
     return value
+
+
+def _safetensors():
+    """The safetensors package, imported when a model is saved or loaded."""
+    try:
+        import safetensors
+        import safetensors.torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "skae.save and skae.load need the safetensors package: "
+            "pip install safetensors"
+        ) from exc
+    return safetensors
 
 
 def _versions():
@@ -209,7 +220,7 @@ def save(estimator, path):
         "versions": _versions(),
     }
     metadata = {k: json.dumps(v) for k, v in metadata.items()}
-    save_file(tensors, os.fspath(path), metadata=metadata)
+    _safetensors().torch.save_file(tensors, os.fspath(path), metadata=metadata)
 
 
 # ----------------------------------------------------------------------
@@ -230,8 +241,9 @@ def _estimator_class(name):
 def _read(path):
     """The metadata (JSON decoded) and tensors of a skae model file."""
     where = f"{os.fspath(path)!r}"
+    safetensors = _safetensors()
     try:
-        with safe_open(os.fspath(path), framework="pt", device="cpu") as f:
+        with safetensors.safe_open(os.fspath(path), framework="pt", device="cpu") as f:
             raw = f.metadata() or {}
             if raw.get("format") != json.dumps(FORMAT):
                 raise ValueError(
@@ -239,7 +251,7 @@ def _read(path):
                     "(its metadata has no format='skae' marker)."
                 )
             tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except SafetensorError as exc:
+    except safetensors.SafetensorError as exc:
         raise ValueError(
             f"{where} is not a skae model file, or it is truncated or "
             f"corrupted: safetensors could not read it ({exc})."
