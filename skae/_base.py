@@ -240,7 +240,11 @@ class _BaseAutoEncoder(
         train, valid = self._training_sources(data, device, rng)
         del data
         generator = torch.Generator(device=device).manual_seed(seed + 1)
-        host_generator = torch.Generator().manual_seed(seed + 2)
+        # On a CPU one stream serves all, so that dense and sparse input (whose
+        # rows live on the host) draw the same permutations and the same noise.
+        host_generator = generator
+        if generator.device.type != "cpu":
+            host_generator = torch.Generator().manual_seed(seed + 2)
         net.penalty, net.corrupt = self._penalty, self._corrupt
         net.generator, net.host_generator = generator, host_generator
         set_generator(net.module_, generator)

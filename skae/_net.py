@@ -87,8 +87,8 @@ class RowSource:
 class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
 
-    With ``shuffle``, each pass draws a new permutation from ``generator``
-    (a host generator). The target is the clean batch;
+    With ``shuffle``, each pass draws a new permutation from ``generator``,
+    which lives where the rows do. The target is the clean batch;
     corruption, where an estimator asks for it, happens in the train step.
     """
 
@@ -108,12 +108,10 @@ class BatchIterator:
                 batch = self.source.rows(index)
                 yield batch, batch
             return
-        # The permutation is drawn on the host whatever the device, so that
-        # the same rows, dense or sparse, on any device, give the same
-        # batches; moving it costs one small copy per epoch.
-        perm = torch.randperm(n, generator=self.generator)
-        if self.source.on_device:
-            perm = perm.to(self.source.device, non_blocking=True)
+        # Drawn where the rows live: a permutation copied to a GPU would stall
+        # the host until the device caught up, once per epoch.
+        device = self.generator.device if self.generator is not None else "cpu"
+        perm = torch.randperm(n, generator=self.generator, device=device)
         for start in range(0, n, bs):
             batch = self.source.rows(perm[start : start + bs])
             yield batch, batch
@@ -137,7 +135,8 @@ class AutoEncoderNet(NeuralNet):
     generator : torch.Generator or None
         Random stream on the device, for corruption, dropout and sampling.
     host_generator : torch.Generator or None
-        Random stream on the host, for shuffling.
+        Random stream on the host, for shuffling rows that live there (the
+        same object as ``generator`` when training on a CPU).
     """
 
     def __init__(
@@ -184,7 +183,8 @@ class AutoEncoderNet(NeuralNet):
         return X
 
     def get_iterator(self, dataset, training=False):
-        return BatchIterator(dataset, self.batch_size, training, self.host_generator)
+        generator = self.generator if dataset.on_device else self.host_generator
+        return BatchIterator(dataset, self.batch_size, training, generator)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
