@@ -20,6 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 from skae import AutoEncoderTransformer
+from skae.plotting import plot_codes, plot_learning_curve, plot_reconstructions
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
@@ -36,31 +37,29 @@ for name, model in [("PCA", pca), ("autoencoder", ae)]:
 # %%
 # Reconstructions of held-out digits
 # ----------------------------------
-rows = {
-    "original": X_test[:8],
-    "PCA": pca.inverse_transform(pca.transform(X_test[:8])),
-    "autoencoder": ae.inverse_transform(ae.transform(X_test[:8])),
-}
-fig, axes = plt.subplots(3, 8, figsize=(8, 3.3))
-for r, (label, images) in enumerate(rows.items()):
-    for c, image in enumerate(images):
-        axes[r, c].imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-        axes[r, c].set_xticks([])
-        axes[r, c].set_yticks([])
-    axes[r, 0].set_ylabel(label)
-fig.suptitle("8 components: PCA vs autoencoder")
+# :func:`skae.plotting.plot_reconstructions` puts originals above their
+# reconstructions; PCA's row is drawn by hand for comparison.
+fig = plot_reconstructions(ae, X_test, n_images=8)
+fig.suptitle("held-out digits (top) and the autoencoder's reconstructions")
+
+fig, axes = plt.subplots(1, 8, figsize=(8, 1.3))
+for ax, image in zip(
+    axes, pca.inverse_transform(pca.transform(X_test[:8])), strict=True
+):
+    ax.imshow(image.reshape(8, 8), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+fig.suptitle("PCA's reconstructions of the same digits")
 
 # %%
 # 2-D codes
 # ---------
 pca2 = PCA(n_components=2).fit(X_train)
 ae2 = AutoEncoderTransformer(n_components=2, max_iter=100, random_state=0).fit(X_train)
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-for ax, (name, model) in zip(axes, [("PCA", pca2), ("autoencoder", ae2)], strict=True):
-    codes = model.transform(X_test)
-    scatter = ax.scatter(codes[:, 0], codes[:, 1], c=y_test, cmap="tab10", s=8)
-    ax.set_title(f"{name}: 2-D codes of held-out digits")
-fig.colorbar(scatter, ax=axes, label="digit")
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+plot_codes(pca2.transform(X_test), y=y_test, ax=axes[0])
+axes[0].set_title("PCA: 2-D codes of held-out digits")
+plot_codes(ae2, X_test, y_test, ax=axes[1])
+axes[1].set_title("autoencoder: 2-D codes of held-out digits")
 
 # %%
 # Learning curve
@@ -70,12 +69,7 @@ fig.colorbar(scatter, ax=axes, label="digit")
 ae_es = AutoEncoderTransformer(
     n_components=8, early_stopping=True, max_iter=300, random_state=0
 ).fit(X_train)
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(ae_es.loss_curve_, label="training loss")
-ax.plot([-s for s in ae_es.validation_scores_], label="validation loss")
-ax.set_xlabel("epoch")
-ax.set_ylabel("loss (standardised units)")
-ax.set_yscale("log")
-ax.legend()
-ax.set_title(f"stopped after {ae_es.n_iter_} epochs")
+fig = plot_learning_curve(ae_es)
+fig.axes[0].set_yscale("log")
+fig.axes[0].set_title(f"stopped after {ae_es.n_iter_} epochs")
 plt.show()
