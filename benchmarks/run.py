@@ -16,12 +16,15 @@ permutation per epoch, no DataLoader). The peers:
 - ``sklearn-mlp``: ``MLPRegressor(X -> X)`` with the same layers (CPU only);
 - ``pca``/``plain``/``skae`` for ``transform`` throughput.
 
-CPU timings on a shared machine are noisy: compare the ratios of one run.
+Each peer runs ``--repeat`` times, interleaved with the others, and its
+fastest run is kept: on a shared machine interference only slows runs down.
+Compare the ratios of one run, not absolute figures across runs.
 """
 
 import argparse
 import platform
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -96,6 +99,10 @@ def skae_fit(X, batch_size, epochs, device):
         ae.fit(X)
     _sync(device)
     return time.perf_counter() - start, ae
+
+
+def skae_time(X, batch_size, epochs, device):
+    return skae_fit(X, batch_size, epochs, device)[0]
 
 
 def skorch_fit(X, batch_size, epochs, device):
@@ -175,6 +182,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--skip", nargs="*", default=[], help="peers to leave out")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per peer (best kept)"
+    )
     args = parser.parse_args(argv)
     cuda = torch.device(args.device).type == "cuda"
     batch_sizes = args.batch_sizes or ([128, 1024, 8192] if cuda else [128])
@@ -188,20 +198,34 @@ def main(argv=None):
     # Warm-up: first CUDA/oneDNN calls pay one-off initialisation costs.
     plain_loop(X[:2048], 256, 1, args.device)
     print(f"{'batch':>6} {'peer':<12} {'samples/s':>12} {'x plain':>8}")
-    ae = None
     for bs in batch_sizes:
         work = X.shape[0] * args.epochs
-        timings = {"plain": plain_loop(X, bs, args.epochs, args.device)}
-        timings["skae"], ae = skae_fit(X, bs, args.epochs, args.device)
-        if "skorch" not in args.skip:
-            timings["skorch"] = skorch_fit(X, bs, args.epochs, args.device)
-        if not cuda and "sklearn-mlp" not in args.skip:
-            timings["sklearn-mlp"] = mlp_fit(X, bs, args.epochs)
+        setting = (X, bs, args.epochs, args.device)
+        peers = {
+            "plain": partial(plain_loop, *setting),
+            "skae": partial(skae_time, *setting),
+            "skorch": partial(skorch_fit, *setting),
+            "sklearn-mlp": partial(mlp_fit, *setting[:3]),
+        }
+        if cuda:
+            del peers["sklearn-mlp"]
+        for name in args.skip:
+            peers.pop(name, None)
+        # Interleaved repeats, keeping each peer's fastest: interference from
+        # other processes only ever slows a run down.
+        timings = dict.fromkeys(peers, np.inf)
+        for _ in range(args.repeat):
+            for peer, run in peers.items():
+                timings[peer] = min(timings[peer], run())
         for peer, seconds in timings.items():
             ratio = timings["plain"] / seconds
             print(f"{bs:>6} {peer:<12} {work / seconds:>12,.0f} {ratio:>8.2f}")
     print(f"\n# transform of {X.shape[0]} rows")
+    ae = skae_fit(X[:5000], 1024, 1, args.device)[1]
     times = transform_times(X, ae, args.device)
+    for _ in range(args.repeat - 1):
+        again = transform_times(X, ae, args.device)
+        times = {peer: min(times[peer], again[peer]) for peer in times}
     for peer, seconds in times.items():
         ratio = times["plain"] / seconds
         print(f"{'':>6} {peer:<12} {X.shape[0] / seconds:>12,.0f} {ratio:>8.2f}")
