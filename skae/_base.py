@@ -203,7 +203,38 @@ class _BaseAutoEncoder(
         self : object
             The fitted estimator.
         """
-        continuing = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, partial=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the current model.
+
+        The first call initialises the network (and the input
+        standardisation, from this first chunk); later calls continue
+        training it, with the optimizer's state, as ``IncrementalPCA`` does.
+        Stream data that does not fit in memory through it chunk by chunk.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit trains one epoch on the chunk it is given and does "
+                "not hold out a validation set: use early_stopping=False."
+            )
+        return self._fit(X, partial=True)
+
+    def _fit(self, X, *, partial):
+        continuing = hasattr(self, "net_") and (self.warm_start or partial)
         if not continuing:
             self._clear_fitted_state()
         X = self._validate_input(X, reset=not continuing, fitting=True)
@@ -251,7 +282,7 @@ class _BaseAutoEncoder(
         snapshot = copy.deepcopy(net.module_.state_dict()) if continuing else None
         n_before = len(net.history)
         try:
-            net.partial_fit((train, valid))
+            net.partial_fit((train, valid), epochs=1 if partial else self.max_iter)
         except FloatingPointError:
             # Leave no diverged (NaN) model behind.
             if continuing:
@@ -267,7 +298,7 @@ class _BaseAutoEncoder(
             net.module_.eval()
 
         self.net_ = net
-        self._record_history(n_before)
+        self._record_history(n_before, check_convergence=not partial)
         self._finish_fit(X, train)
         return self
 
@@ -339,7 +370,7 @@ class _BaseAutoEncoder(
                 "can learn the identity and its codes need not be useful. Use "
                 "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _effective_batch_size(self, n_samples):
@@ -488,7 +519,7 @@ class _BaseAutoEncoder(
             X, self.shift_, self.scale_, dtype=self._torch_dtype(X), device=device
         )
 
-    def _record_history(self, n_before):
+    def _record_history(self, n_before, check_convergence=True):
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
@@ -502,12 +533,16 @@ class _BaseAutoEncoder(
             self.best_loss_ = min(self.loss_curve_)
         stopping = dict(self.net_.callbacks_)["stopping"]
         ran = self.n_iter_ - n_before
-        if ran == self.max_iter and stopping.misses_ < stopping.patience:
+        if (
+            check_convergence
+            and ran == self.max_iter
+            and stopping.misses_ < stopping.patience
+        ):
             warnings.warn(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the loss stopped improving; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         self._n_features_out = self.n_components
 

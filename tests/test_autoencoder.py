@@ -205,6 +205,36 @@ class TestTraining:
         with pytest.raises(ValueError, match="n_components from 3 to 4, hidden_layer"):
             ae.fit(X)
 
+    def test_partial_fit_streams_chunks(self, digits, tmp_path):
+        X, _ = digits
+        path = tmp_path / "digits.npy"
+        np.save(path, X.astype(np.float32))
+        stream = np.load(path, mmap_mode="r")
+        ae = AutoEncoderTransformer(8, hidden_layer_sizes=(64,), random_state=0)
+        for _ in range(15):
+            for start in range(0, len(stream), 500):
+                ae.partial_fit(stream[start : start + 500])
+        assert ae.n_iter_ == 15 * 4 and len(ae.loss_curve_) == 60
+        first, last = np.mean(ae.loss_curve_[:4]), np.mean(ae.loss_curve_[-4:])
+        assert last < 0.5 * first
+        # The optimizer's state is kept across calls: one Adam step per batch.
+        steps = ae.net_.optimizer_.state_dict()["state"][0]["step"]
+        assert int(steps) == 15 * sum(
+            -(-min(500, 1797 - s) // 64) for s in (0, 500, 1000, 1500)
+        )
+        with pytest.raises(ValueError, match="features"):
+            ae.partial_fit(X[:, :10])
+
+    def test_partial_fit_refuses_early_stopping(self, X):
+        with pytest.raises(ValueError, match="early_stopping=False"):
+            AutoEncoderTransformer(early_stopping=True, **FAST).partial_fit(X)
+
+    def test_fit_after_partial_fit_starts_afresh(self, X):
+        ae = AutoEncoderTransformer(3, **FAST).partial_fit(X).partial_fit(X)
+        assert ae.n_iter_ == 2
+        ae.fit(X)
+        assert ae.n_iter_ == 5
+
     def test_cold_start_refits(self, X):
         ae = AutoEncoderTransformer(3, **FAST).fit(X)
         ae.fit(X[:, :5])
