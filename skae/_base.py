@@ -279,14 +279,21 @@ class _BaseAutoEncoder(
         net.penalty, net.corrupt = self._penalty, self._corrupt
         net.generator, net.host_generator = generator, host_generator
         set_generator(net.module_, generator)
-        snapshot = copy.deepcopy(net.module_.state_dict()) if continuing else None
+        # Adam's moments go NaN with the weights, so both are kept.
+        snapshot = None
+        if continuing:
+            snapshot = [
+                copy.deepcopy(net.module_.state_dict()),
+                copy.deepcopy(net.optimizer_.state_dict()),
+            ]
         n_before = len(net.history)
         try:
             net.partial_fit((train, valid), epochs=1 if partial else self.max_iter)
         except FloatingPointError:
             # Leave no diverged (NaN) model behind.
             if continuing:
-                net.module_.load_state_dict(snapshot)
+                net.module_.load_state_dict(snapshot[0])
+                net.optimizer_.load_state_dict(snapshot[1])
                 del net.history[n_before:]
             else:
                 self._clear_fitted_state()
@@ -323,8 +330,9 @@ class _BaseAutoEncoder(
                 f"{k} from {a!r} to {b!r}" for k, (a, b) in changed.items()
             )
             raise ValueError(
-                f"warm_start=True continues training the fitted network, which "
-                f"cannot change shape: {details}. Set warm_start=False to refit."
+                "warm_start=True and partial_fit continue training the fitted "
+                f"network, which cannot change shape: {details}. Refit with "
+                "warm_start=False instead."
             )
 
     def _validate_input(self, X, *, reset, fitting=False):

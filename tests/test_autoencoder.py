@@ -410,6 +410,9 @@ class TestBadInput:
             ae.fit(X)
         np.testing.assert_array_equal(before, ae.transform(X))
         assert ae.n_iter_ == 5
+        # The optimizer's state is restored too: training can go on.
+        ae.set_params(learning_rate_init=1e-3, max_iter=2).fit(X)
+        assert np.isfinite(ae.transform(X)).all() and ae.n_iter_ == 7
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
