@@ -639,7 +639,7 @@ class _BaseAutoEncoder(
         return self._infer(X, lambda m, x: self._score_rows(m, x)[:, None], 1).ravel()
 
     def _score_rows(self, module, x):
-        """Hook: per-row score of a standardised batch ``x`` (a 1-D tensor)."""
+        """Hook: the score of each row of a standardised batch ``x``, a 1-D tensor."""
         output = module(x)[0]
         return -(self.scale_**2) * RECONSTRUCTION_LOSSES[self.loss](output, x)
 
