@@ -36,7 +36,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 
-from ._losses import LOSS_OUTPUTS, RECONSTRUCTION_LOSSES, ReconstructionLoss
+from ._losses import (
+    LOSS_OUTPUTS,
+    NON_NEGATIVE_LOSSES,
+    RECONSTRUCTION_LOSSES,
+    UNIT_INTERVAL_LOSSES,
+    ReconstructionLoss,
+)
 from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
 from ._net import AutoEncoderNet, RowSource
 
@@ -344,17 +350,28 @@ class _BaseAutoEncoder(
             reset=reset,
             ensure_min_samples=2 if fitting else 1,
         )
-        if self.loss == "bce":
-            data = X.data if sp.issparse(X) else X
-            if data.size and (data.min() < 0 or data.max() > 1):
-                name = self._loss_parameter
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} models each feature as a "
-                    "Bernoulli probability, so X must lie in [0, 1]; scale it "
-                    "(e.g. with MinMaxScaler) or choose a Gaussian "
-                    f"{name}."
-                )
+        if self.loss in NON_NEGATIVE_LOSSES:
+            self._check_support(X.data if sp.issparse(X) else X)
         return X
+
+    def _check_support(self, data):
+        """Refuse data outside the support of the likelihood ``loss`` models."""
+        if not data.size:
+            return
+        name = self._loss_parameter
+        what = f"{name}={getattr(self, name)!r}"
+        if data.min() < 0:
+            # scikit-learn's wording, which its common checks look for.
+            raise ValueError(
+                f"Negative values in data passed to {type(self).__name__}: {what} "
+                "needs non-negative X."
+            )
+        if self.loss in UNIT_INTERVAL_LOSSES and data.max() > 1:
+            raise ValueError(
+                f"{what} models each feature as a Bernoulli probability, so X "
+                "must lie in [0, 1]; scale it (e.g. with MinMaxScaler) or choose "
+                f"a Gaussian {name}."
+            )
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -733,4 +750,5 @@ class _BaseAutoEncoder(
         tags.input_tags.sparse = True
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.positive_only = self.loss in NON_NEGATIVE_LOSSES
         return tags

@@ -34,6 +34,11 @@ def binary_cross_entropy(logits, target):
 
 RECONSTRUCTION_LOSSES = {"mse": squared_error, "bce": binary_cross_entropy}
 
+# Support of the data each loss models: 'bce' needs X in [0, 1]. A loss in
+# NON_NEGATIVE_LOSSES sets the estimators' ``positive_only`` input tag.
+NON_NEGATIVE_LOSSES = {"bce"}
+UNIT_INTERVAL_LOSSES = {"bce"}
+
 
 def reconstruction_loss(output, target, loss):
     """Per-row reconstruction loss named by ``loss`` ('mse' or 'bce')."""

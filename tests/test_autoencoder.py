@@ -368,6 +368,21 @@ class TestBadInput:
     def test_bce_needs_unit_interval(self, X):
         with pytest.raises(ValueError, match=r"\[0, 1\]"):
             AutoEncoderTransformer(loss="bce", **FAST).fit(X * 3)
+        with pytest.raises(ValueError, match="Negative values in data passed to"):
+            AutoEncoderTransformer(loss="bce", **FAST).fit(X - 1)
+
+    def test_bce_sets_positive_only_tag(self):
+        from sklearn.utils import get_tags
+        from sklearn.utils.estimator_checks import (
+            check_fit_non_negative,
+            check_positive_only_tag_during_fit,
+        )
+
+        assert not get_tags(AutoEncoderTransformer()).input_tags.positive_only
+        ae = AutoEncoderTransformer(loss="bce", **FAST)
+        assert get_tags(ae).input_tags.positive_only
+        check_fit_non_negative("AutoEncoderTransformer", ae)
+        check_positive_only_tag_during_fit("AutoEncoderTransformer", ae)
 
     @pytest.mark.parametrize(
         "params, match",
