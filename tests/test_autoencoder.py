@@ -105,6 +105,16 @@ class TestOutputs:
         assert list(out.columns) == [f"autoencodertransformer{i}" for i in range(3)]
         assert list(ae.feature_names_in_) == list(df.columns)
 
+    def test_html_repr_shows_layer_sizes(self, X):
+        ae = AutoEncoderTransformer(3, **FAST)
+        assert "n_features &rarr; 16 &rarr; 3 &rarr; 16 &rarr; n_features" in (
+            ae._repr_html_()
+        )
+        ae.fit(X)
+        html = ae._repr_html_()
+        assert "12 &rarr; 16 &rarr; 3 &rarr; 16 &rarr; 12" in html
+        assert "AutoEncoderTransformer" in html and "n_components" in html
+
     def test_feature_names_out(self, X):
         ae = AutoEncoderTransformer(2, **FAST).fit(X)
         names = ae.get_feature_names_out()
