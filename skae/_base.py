@@ -18,6 +18,7 @@ hooks (see ``DESIGN.md``, decision 2):
 """
 
 import copy
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -44,7 +45,7 @@ from ._losses import (
     ReconstructionLoss,
 )
 from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
-from ._net import AutoEncoderNet, RowSource
+from ._net import AutoEncoderNet, RowSource, distributed_shard
 
 # Rows per batch in transform, inverse_transform and score_samples: large
 # enough to keep the device busy, small enough that memory stays bounded.
@@ -246,11 +247,24 @@ class _BaseAutoEncoder(
         X = self._validate_input(X, reset=not continuing, fitting=True)
         self._check_params()
         device = resolve_device(self.device)
+        shard = distributed_shard()
+        if shard is not None and device == "cuda":
+            # One GPU per process, as torchrun numbers them.
+            local_rank = int(os.environ.get("LOCAL_RANK", shard[0]))
+            device = f"cuda:{local_rank % torch.cuda.device_count()}"
         hidden = self._hidden_layer_sizes()
         if not continuing:
             self._check_overcomplete(X.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        if shard is not None:
+            # Every process uses the first one's seed: the same initial
+            # weights, validation split and permutations, whatever their
+            # random_state.
+            seeds = [seed]
+            torch.distributed.broadcast_object_list(seeds, src=0)
+            seed = seeds[0]
+            rng = np.random.RandomState(seed)
 
         if continuing:
             self._check_same_architecture(hidden)

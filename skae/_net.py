@@ -20,6 +20,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.distributed as dist
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PrintLog
 
@@ -84,27 +85,44 @@ class RowSource:
             yield slice(start, min(start + batch_size, len(self)))
 
 
+def distributed_shard():
+    """``(rank, world_size)`` inside a multi-process torch.distributed group.
+
+    None when no process group is initialised (or it has one process): then
+    training is the ordinary single-process loop.
+    """
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.get_rank(), dist.get_world_size()
+    return None
+
+
 class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
 
     With ``shuffle``, each pass draws a new permutation from ``generator``,
     which lives where the rows do. The target is the clean batch;
     corruption, where an estimator asks for it, happens in the train step.
+    With ``shard=(rank, world_size)`` each process keeps every
+    ``world_size``-th row of each batch, starting at ``rank``: the processes
+    draw the same permutation, so together they cover each batch once.
     """
 
-    def __init__(self, source, batch_size, shuffle, generator=None):
+    def __init__(self, source, batch_size, shuffle, generator=None, shard=None):
         self.source = source
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.shard = shard
 
     def __len__(self):
         return math.ceil(len(self.source) / self.batch_size)
 
     def __iter__(self):
         n, bs = len(self.source), self.batch_size
+        rank, world = self.shard or (0, 1)
         if not self.shuffle:
             for index in self.source.batches(bs):
+                index = slice(index.start + rank, index.stop, world)
                 batch = self.source.rows(index)
                 yield batch, batch
             return
@@ -113,7 +131,7 @@ class BatchIterator:
         device = self.generator.device if self.generator is not None else "cpu"
         perm = torch.randperm(n, generator=self.generator, device=device)
         for start in range(0, n, bs):
-            batch = self.source.rows(perm[start : start + bs])
+            batch = self.source.rows(perm[start + rank : start + bs : world])
             yield batch, batch
 
 
@@ -184,7 +202,9 @@ class AutoEncoderNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         generator = self.generator if dataset.on_device else self.host_generator
-        return BatchIterator(dataset, self.batch_size, training, generator)
+        return BatchIterator(
+            dataset, self.batch_size, training, generator, distributed_shard()
+        )
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -196,6 +216,11 @@ class AutoEncoderNet(NeuralNet):
             total = total + step["loss"].detach() * len(batch[0])
             self.notify("on_batch_end", batch=batch, training=training, **step)
             n_batches += 1
+        if iterator.shard is not None:
+            # Every process records the same epoch loss, so callbacks such as
+            # early stopping take the same decisions everywhere.
+            total = torch.as_tensor(total, dtype=torch.float64, device=self.device)
+            dist.all_reduce(total)
         # The epoch's only host-device synchronisation.
         loss = float(total / len(iterator.source))
         if not math.isfinite(loss):
@@ -220,10 +245,37 @@ class AutoEncoderNet(NeuralNet):
         inputs, target = batch
         if self.corrupt is not None:
             inputs = self.corrupt(inputs, self.generator)
-        y_pred = self.infer(inputs, **fit_params)
-        loss = self.get_loss(y_pred, target, X=inputs, training=True)
-        loss.backward()
+        if len(inputs) == 0:
+            # A process whose share of a short last batch is empty still
+            # takes part in the gradient exchange.
+            loss, y_pred = torch.zeros((), device=inputs.device), None
+        else:
+            y_pred = self.infer(inputs, **fit_params)
+            loss = self.get_loss(y_pred, target, X=inputs, training=True)
+            loss.backward()
+        if distributed_shard() is not None:
+            self._all_reduce_gradients(len(inputs))
         return {"loss": loss, "y_pred": y_pred}
+
+    def _all_reduce_gradients(self, n_rows):
+        """Replace each process's gradient by the whole batch's.
+
+        Each process's gradient is of the mean loss over its rows; weighted
+        by its number of rows, summed over processes (one collective call)
+        and divided by the batch size, it is the gradient of the mean loss
+        over the whole batch, exactly for losses that sum over rows.
+        """
+        params = [p for p in self.module_.parameters() if p.requires_grad]
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        flat = torch.cat(
+            [g.reshape(-1) * n_rows for g in grads] + [grads[0].new_full((1,), n_rows)]
+        )
+        dist.all_reduce(flat)
+        flat = flat[:-1] / flat[-1]
+        offset = 0
+        for p in params:
+            p.grad = flat[offset : offset + p.numel()].view_as(p).clone()
+            offset += p.numel()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, y_true)
