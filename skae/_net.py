@@ -13,6 +13,9 @@ pickling are skorch's own.
 - There is no ``Dataset``/``DataLoader`` and no host-device synchronisation
   inside an epoch: batch losses are summed on the device and read once per
   epoch, which is also when a non-finite loss is detected.
+- Inside a ``torch.distributed`` process group each process trains on its
+  share of every batch, and the gradients are combined into the whole
+  batch's before each optimizer step (data parallelism).
 """
 
 import math
