@@ -1,9 +1,11 @@
 """skae: scikit-learn estimators for autoencoders, trained with skorch on PyTorch."""
 
 from ._autoencoder import AutoEncoderTransformer
+from ._binary import BinaryAutoEncoder
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
 from ._persistence import load, save
+from ._retrieval import HammingIndex, precision_at_k
 from ._sparse import SparseAE
 from ._vae import VAESampler
 
@@ -11,11 +13,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoEncoderTransformer",
+    "BinaryAutoEncoder",
     "ContractiveAE",
     "DenoisingAE",
+    "HammingIndex",
     "SparseAE",
     "VAESampler",
     "__version__",
     "load",
+    "precision_at_k",
     "save",
 ]

@@ -12,7 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 # Decoder output nonlinearity that matches each reconstruction loss.
-LOSS_OUTPUTS = {"mse": "identity", "bce": "sigmoid"}
+LOSS_OUTPUTS = {
+    "mse": "identity",
+    "bce": "sigmoid",
+    "poisson": "exp",
+    "softmax": "softmax",
+}
 
 
 def squared_error(output, target):
@@ -32,16 +37,46 @@ def binary_cross_entropy(logits, target):
     )
 
 
-RECONSTRUCTION_LOSSES = {"mse": squared_error, "bce": binary_cross_entropy}
+def poisson_nll(log_rates, target):
+    """Per-row mean Poisson negative log-likelihood, in nats per feature.
+
+    ``log_rates`` are the decoder's outputs ``o``, the logarithms of the
+    expected counts, so the mean count ``exp(o)`` is positive whatever the
+    network outputs. The value is ``mean_j exp(o_j) - x_j o_j``: the
+    negative log-likelihood without its ``log(x_j!)`` term, which does not
+    depend on the model (so the minimum is not 0).
+    """
+    return (torch.exp(log_rates) - target * log_rates).mean(dim=1)
+
+
+def multinomial_cross_entropy(logits, target):
+    """Per-row multinomial negative log-likelihood, divided by the row's width.
+
+    The decoder's outputs ``o`` are the logits of a distribution over the
+    features (a softmax over the vocabulary for word counts), and each of a
+    row's counts ``x_j`` is one draw from it: the value is
+    ``-sum_j x_j log softmax(o)_j / n_features``. Dividing by the number of
+    features, not by the row's total, keeps the per-entry mean of the other
+    losses; long documents weigh more, as in the multinomial likelihood.
+    """
+    return -(target * F.log_softmax(logits, dim=1)).sum(dim=1) / target.shape[1]
+
+
+RECONSTRUCTION_LOSSES = {
+    "mse": squared_error,
+    "bce": binary_cross_entropy,
+    "poisson": poisson_nll,
+    "softmax": multinomial_cross_entropy,
+}
 
 # Support of the data each loss models: 'bce' needs X in [0, 1]. A loss in
 # NON_NEGATIVE_LOSSES sets the estimators' ``positive_only`` input tag.
-NON_NEGATIVE_LOSSES = {"bce"}
+NON_NEGATIVE_LOSSES = {"bce", "poisson", "softmax"}
 UNIT_INTERVAL_LOSSES = {"bce"}
 
 
 def reconstruction_loss(output, target, loss):
-    """Per-row reconstruction loss named by ``loss`` ('mse' or 'bce')."""
+    """Per-row reconstruction loss named by ``loss``, a key of the dict above."""
     return RECONSTRUCTION_LOSSES[loss](output, target)
 
 
@@ -50,7 +85,7 @@ class ReconstructionLoss(nn.Module):
 
     Parameters
     ----------
-    loss : {'mse', 'bce'}, default='mse'
+    loss : {'mse', 'bce', 'poisson', 'softmax'}, default='mse'
         Name of the per-row loss in :data:`RECONSTRUCTION_LOSSES`.
     """
 

@@ -280,3 +280,69 @@ class GaussianEncoderAutoEncoder(nn.Module):
         if self.raw_log_variance is not None:
             # Unit variance in the standardised units the estimator trains in.
             nn.init.zeros_(self.raw_log_variance)
+
+
+# Decoder output maps of the count losses (see ``skae._losses.LOSS_OUTPUTS``).
+class Exp(nn.Module):
+    """``exp(x)``: log-rates to the expected counts of a Poisson decoder."""
+
+    def forward(self, x):
+        return torch.exp(x)
+
+
+class RowSoftmax(nn.Module):
+    """Softmax over the features of each row: word frequencies of a document."""
+
+    def forward(self, x):
+        return torch.softmax(x, dim=-1)
+
+
+ACTIVATIONS["exp"] = Exp
+ACTIVATIONS["softmax"] = RowSoftmax
+_GAINS["exp"] = "linear"
+_GAINS["softmax"] = "linear"
+
+
+class NoisySigmoid(nn.Module):
+    """Sigmoid whose input gets Gaussian noise while training.
+
+    Adding noise of standard deviation ``std`` before the sigmoid makes only
+    saturated units (far from 0 on the logit scale) carry information
+    through the noise, so training drives code units towards 0 or 1, as in
+    semantic hashing (Salakhutdinov and Hinton). The noise is drawn from
+    :attr:`generator`, set by the training engine; in eval mode the unit is
+    a plain, deterministic sigmoid.
+    """
+
+    def __init__(self, std):
+        super().__init__()
+        self.std = std
+        self.generator = None
+
+    def forward(self, x):
+        if self.training and self.std > 0:
+            noise = torch.randn(
+                x.shape, generator=self.generator, dtype=x.dtype, device=x.device
+            )
+            x = x + self.std * noise
+        return torch.sigmoid(x)
+
+    def extra_repr(self):
+        return f"std={self.std}"
+
+
+class NoisySigmoidCodeAutoEncoder(MLPAutoEncoder):
+    """:class:`MLPAutoEncoder` with :class:`NoisySigmoid` code units.
+
+    Parameters
+    ----------
+    code_noise : float
+        Standard deviation of the noise added to the code layer's
+        pre-activations while training.
+    **kwargs
+        Passed to :class:`MLPAutoEncoder` (``code_activation`` is sigmoid).
+    """
+
+    def __init__(self, n_features, n_components, code_noise=0.0, **kwargs):
+        super().__init__(n_features, n_components, code_activation="sigmoid", **kwargs)
+        self.encoder[-1] = NoisySigmoid(code_noise)
