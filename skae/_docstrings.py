@@ -26,15 +26,23 @@ activation : {'relu', 'tanh', 'sigmoid', 'identity'}, default='relu'
     ``loss='mse'`` the autoencoder is linear and its codes span PCA's
     subspace.""",
     "loss": """\
-loss : {'mse', 'bce'}, default='mse'
-    Reconstruction loss. ``'mse'`` is the Gaussian negative
-    log-likelihood up to constants, with a linear output layer;
-    ``'bce'`` is the Bernoulli one, for data in [0, 1], with a sigmoid
-    output layer. With ``'mse'`` the input is centred and divided by one
-    global scale before training (the fitted ``shift_`` and ``scale_``);
-    a single scale keeps the objective proportional to the
-    reconstruction error in the input's units, and lets the default
-    learning rate work for data of any magnitude.""",
+loss : {'mse', 'bce', 'poisson', 'softmax'}, default='mse'
+    Reconstruction loss, and the decoder output that matches it:
+
+    - ``'mse'``: the Gaussian negative log-likelihood up to constants, with a
+      linear output. The input is centred and divided by one global scale
+      before training (the fitted ``shift_`` and ``scale_``); a single scale
+      keeps the objective proportional to the reconstruction error in the
+      input's units, and lets the default learning rate work for data of any
+      magnitude.
+    - ``'bce'``: Bernoulli, for data in [0, 1] (pixel intensities), with a
+      sigmoid output.
+    - ``'poisson'``: Poisson, for counts; the decoder outputs log-rates and
+      ``inverse_transform`` gives expected counts.
+    - ``'softmax'``: multinomial over the features, for word counts;
+      ``inverse_transform`` gives each row's word frequencies.
+
+    All but ``'mse'`` need non-negative ``X`` and use it as it is.""",
     "alpha": """\
 alpha : float, default=1e-4
     L2 penalty (weight decay) on the connection weights, as in

@@ -16,12 +16,31 @@ import math
 import torch
 from torch import nn
 
+
+class Exp(nn.Module):
+    """``exp(x)``: log-rates to the expected counts of a Poisson decoder."""
+
+    def forward(self, x):
+        return torch.exp(x)
+
+
+class RowSoftmax(nn.Module):
+    """Softmax over the features of each row: word frequencies of a document."""
+
+    def forward(self, x):
+        return torch.softmax(x, dim=-1)
+
+
+# Nonlinearities of hidden and code layers (the ``activation`` parameter).
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
 }
+# Maps from the decoder's natural parameters to its mean, one per
+# reconstruction loss (see ``skae._losses.LOSS_OUTPUTS``).
+OUTPUTS = {**ACTIVATIONS, "exp": Exp, "softmax": RowSoftmax}
 
 # Gain names understood by ``torch.nn.init.calculate_gain``.
 _GAINS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "identity": "linear"}
@@ -111,7 +130,7 @@ class MLPAutoEncoder(nn.Module):
         return self.encoder(x)
 
     def decode(self, z):
-        return ACTIVATIONS[self.output]()(self.decoder(z))
+        return OUTPUTS[self.output]()(self.decoder(z))
 
     def forward(self, x):
         codes = self.encoder(x)
@@ -238,7 +257,7 @@ class GaussianEncoderAutoEncoder(nn.Module):
 
     def decode(self, z):
         """Mean of ``p(x|z)``."""
-        return ACTIVATIONS[self.output]()(self.decoder(z))
+        return OUTPUTS[self.output]()(self.decoder(z))
 
     def forward(self, x):
         mean, log_variance = self.posterior(x)
@@ -280,27 +299,6 @@ class GaussianEncoderAutoEncoder(nn.Module):
         if self.raw_log_variance is not None:
             # Unit variance in the standardised units the estimator trains in.
             nn.init.zeros_(self.raw_log_variance)
-
-
-# Decoder output maps of the count losses (see ``skae._losses.LOSS_OUTPUTS``).
-class Exp(nn.Module):
-    """``exp(x)``: log-rates to the expected counts of a Poisson decoder."""
-
-    def forward(self, x):
-        return torch.exp(x)
-
-
-class RowSoftmax(nn.Module):
-    """Softmax over the features of each row: word frequencies of a document."""
-
-    def forward(self, x):
-        return torch.softmax(x, dim=-1)
-
-
-ACTIVATIONS["exp"] = Exp
-ACTIVATIONS["softmax"] = RowSoftmax
-_GAINS["exp"] = "linear"
-_GAINS["softmax"] = "linear"
 
 
 class NoisySigmoid(nn.Module):
