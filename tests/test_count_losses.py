@@ -116,6 +116,29 @@ def test_sparse_text_is_never_densified_whole(counts, loss, monkeypatch):
     assert max(densified) == _INFERENCE_BATCH_SIZE
 
 
+@pytest.mark.parametrize("weighting", ["counts", "tfidf"])
+def test_ten_codes_beat_lsa_at_ten(corpus, counts, weighting):
+    """Issue 6's acceptance: codes of 10 dimensions beat LSA(10), precision@10.
+
+    Each model gets the representation that suits it best, and LSA the same
+    matrix: word counts with the Poisson loss, tf-idf with the squared error.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    y = corpus.target
+    X, loss = counts, "poisson"
+    if weighting == "tfidf":
+        X, loss = TfidfTransformer().fit_transform(counts), "mse"
+    lsa = TruncatedSVD(10, random_state=0).fit_transform(X)
+    ae = AutoEncoderTransformer(10, loss=loss, max_iter=50, random_state=0)
+    codes = ae.fit_transform(X)
+    p_lsa = precision_at_k(lsa, y, 10, metric="cosine")
+    p_ae = precision_at_k(codes, y, 10, metric="cosine")
+    print(f"precision@10 on {weighting}: LSA-10 {p_lsa:.4f}  AE-10 ({loss}) {p_ae:.4f}")
+    assert p_ae > p_lsa
+
+
 def test_text_retrieval_beats_lsa_on_counts(corpus, counts):
     """32 codes on word counts: Poisson autoencoder vs LSA (TruncatedSVD)."""
     from sklearn.decomposition import TruncatedSVD
