@@ -69,6 +69,21 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
+def _glorot_init(stack, activation, last_activation, generator):
+    """Glorot-initialise the linear layers of ``stack`` from ``generator``.
+
+    Each weight's gain follows the nonlinearity that consumes the layer's
+    output: ``activation`` for all but the last linear layer, and
+    ``last_activation`` for the last. Biases start at zero.
+    """
+    linears = [m for m in stack if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        name = last_activation if i == len(linears) - 1 else activation
+        gain = nn.init.calculate_gain(_GAINS[name])
+        nn.init.xavier_uniform_(layer.weight, gain=gain, generator=generator)
+        nn.init.zeros_(layer.bias)
+
+
 def _dense_stack(sizes, activation, dropout):
     """Linear layers through ``sizes``, each followed by activation and dropout."""
     layers = []
@@ -144,18 +159,8 @@ class MLPAutoEncoder(nn.Module):
         random state is never used. Each weight's gain follows the
         nonlinearity that consumes the layer's output.
         """
-        for stack, last_gain in (
-            (self.encoder, _GAINS[self.code_activation]),
-            (self.decoder, "linear"),
-        ):
-            linears = [m for m in stack if isinstance(m, nn.Linear)]
-            for i, layer in enumerate(linears):
-                last = i == len(linears) - 1
-                gain = nn.init.calculate_gain(
-                    last_gain if last else _GAINS[self.activation]
-                )
-                nn.init.xavier_uniform_(layer.weight, gain=gain, generator=generator)
-                nn.init.zeros_(layer.bias)
+        _glorot_init(self.encoder, self.activation, self.code_activation, generator)
+        _glorot_init(self.decoder, self.activation, "identity", generator)
 
 
 def set_generator(module, generator):
@@ -280,19 +285,8 @@ class GaussianEncoderAutoEncoder(nn.Module):
         Everything is drawn from ``generator``, never from the global random
         state.
         """
-        stacks = [
-            (self.encoder, _GAINS[self.activation]),
-            (self.decoder, "linear"),
-        ]
-        for stack, last_gain in stacks:
-            linears = [m for m in stack if isinstance(m, nn.Linear)]
-            for i, layer in enumerate(linears):
-                last = i == len(linears) - 1
-                gain = nn.init.calculate_gain(
-                    last_gain if last else _GAINS[self.activation]
-                )
-                nn.init.xavier_uniform_(layer.weight, gain=gain, generator=generator)
-                nn.init.zeros_(layer.bias)
+        _glorot_init(self.encoder, self.activation, self.activation, generator)
+        _glorot_init(self.decoder, self.activation, "identity", generator)
         for head in (self.mean_head, self.log_variance_head):
             nn.init.xavier_uniform_(head.weight, generator=generator)
             nn.init.zeros_(head.bias)
