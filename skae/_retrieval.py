@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 
 # Bits set in each byte value, for the popcount fallback (and the torch path).
 _POPCOUNT_TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
@@ -158,7 +159,10 @@ class HammingIndex:
             Database indices of the neighbours; ties in order of index.
         """
         if not hasattr(self, "n_samples_fit_"):
-            raise ValueError("This HammingIndex is not fitted yet; call fit first.")
+            raise NotFittedError(
+                "This HammingIndex is not fitted yet; call fit with the database "
+                "codes first."
+            )
         leave_out = X is None
         n_available = self.n_samples_fit_ - leave_out
         if not isinstance(n_neighbors, Integral) or not 1 <= n_neighbors <= (

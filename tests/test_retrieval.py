@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from skae import HammingIndex, precision_at_k
 
@@ -79,7 +80,7 @@ def test_torch_path_on_cpu_matches_numpy():
 
 def test_bad_input():
     index = HammingIndex()
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         index.kneighbors(np.zeros((1, 1), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         index.fit(np.zeros((3, 8)))
