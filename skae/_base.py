@@ -278,12 +278,7 @@ class _BaseAutoEncoder(
         if not continuing:
             self.shift_, self.scale_ = self._standardisation(data)
             self._prepare_fit(X)
-            # Built on the meta device and initialised from our generator:
-            # torch's default initialisation would draw from the global RNG.
-            with torch.device("meta"):
-                module = self._build_module(X.shape[1], hidden)
-            module = module.to_empty(device="cpu")
-            module.reset_parameters(torch.Generator().manual_seed(seed))
+            module = self._new_module(X.shape[1], hidden, seed)
             net = self._build_net(module, device, X.shape[0])
             net.initialize()
             self._architecture = self._architecture_params(hidden)
@@ -501,6 +496,19 @@ class _BaseAutoEncoder(
             dropout=self.dropout,
             code_activation=self._code_activation,
         )
+
+    def _new_module(self, n_features, hidden_layer_sizes, seed):
+        """A fresh network from ``_build_module``, initialised from ``seed``.
+
+        Built on the meta device and initialised by the module's
+        ``reset_parameters(generator)``: torch's default initialisation
+        would draw from the global random state.
+        """
+        with torch.device("meta"):
+            module = self._build_module(n_features, hidden_layer_sizes)
+        module = module.to_empty(device="cpu")
+        module.reset_parameters(torch.Generator().manual_seed(seed))
+        return module
 
     def _build_criterion(self):
         return ReconstructionLoss(self.loss)

@@ -95,6 +95,11 @@ def _dense_stack(sizes, activation, dropout):
     return layers
 
 
+def _mlp(sizes, activation, dropout):
+    """Layers through ``sizes``: hidden ones as ``_dense_stack``, a linear last."""
+    return [*_dense_stack(sizes[:-1], activation, dropout), nn.Linear(*sizes[-2:])]
+
+
 class MLPAutoEncoder(nn.Module):
     """Fully connected autoencoder with a mirrored decoder.
 
@@ -108,8 +113,9 @@ class MLPAutoEncoder(nn.Module):
         Widths of the encoder's hidden layers; the decoder uses them reversed.
     activation : str
         Hidden-layer nonlinearity, a key of ``ACTIVATIONS``.
-    output : {'identity', 'sigmoid'}
-        Nonlinearity that maps the decoder's natural parameters to its mean.
+    output : str
+        Map from the decoder's natural parameters to its mean, a key of
+        ``OUTPUTS`` (see ``skae._losses.LOSS_OUTPUTS``).
     dropout : float
         Dropout rate after every hidden layer.
     code_activation : str
@@ -132,13 +138,11 @@ class MLPAutoEncoder(nn.Module):
         self.code_activation = code_activation
         self.output = output
         self.encoder = nn.Sequential(
-            *_dense_stack([n_features, *hidden], activation, dropout),
-            nn.Linear(([n_features, *hidden])[-1], n_components),
+            *_mlp([n_features, *hidden, n_components], activation, dropout),
             ACTIVATIONS[code_activation](),
         )
         self.decoder = nn.Sequential(
-            *_dense_stack([n_components, *hidden[::-1]], activation, dropout),
-            nn.Linear(([n_components, *hidden[::-1]])[-1], n_features),
+            *_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
         )
 
     def encode(self, x):
@@ -234,8 +238,7 @@ class GaussianEncoderAutoEncoder(nn.Module):
         self.mean_head = nn.Linear(width, n_components)
         self.log_variance_head = nn.Linear(width, n_components)
         self.decoder = nn.Sequential(
-            *_dense_stack([n_components, *hidden[::-1]], activation, dropout),
-            nn.Linear(([n_components, *hidden[::-1]])[-1], n_features),
+            *_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
         )
         if likelihood == "gaussian":
             self.raw_log_variance = nn.Parameter(torch.empty(n_features))

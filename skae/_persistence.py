@@ -426,12 +426,9 @@ def load(path, device="cpu"):
         **{**params, **{k: v for k, v in architecture.items() if k in params}}
     )
     try:
-        with torch.device("meta"):
-            module = builder._build_module(int(estimator.n_features_in_), hidden)
+        module = builder._new_module(int(estimator.n_features_in_), hidden, seed=0)
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"The file's network description is invalid: {exc}") from exc
-    module = module.to_empty(device="cpu")
-    module.reset_parameters(torch.Generator().manual_seed(0))
     state = module.state_dict()
     weights = _split(tensors, _MODULE)
     _check_tensors(
