@@ -3,6 +3,7 @@
 from ._autoencoder import AutoEncoderTransformer
 from ._binary import BinaryAutoEncoder
 from ._contractive import ContractiveAE
+from ._conv import ConvAutoEncoder
 from ._denoising import DenoisingAE
 from ._persistence import load, save
 from ._retrieval import HammingIndex, precision_at_k
@@ -15,6 +16,7 @@ __all__ = [
     "AutoEncoderTransformer",
     "BinaryAutoEncoder",
     "ContractiveAE",
+    "ConvAutoEncoder",
     "DenoisingAE",
     "HammingIndex",
     "SparseAE",

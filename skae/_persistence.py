@@ -425,6 +425,9 @@ def load(path, device="cpu"):
     builder = cls(
         **{**params, **{k: v for k, v in architecture.items() if k in params}}
     )
+    # ``fit`` builds the network once fitted state derived from the data
+    # (such as a ConvAutoEncoder's ``image_shape_``) is set.
+    vars(builder).update({k: v for k, v in vars(estimator).items() if k.endswith("_")})
     try:
         module = builder._new_module(int(estimator.n_features_in_), hidden, seed=0)
     except (TypeError, ValueError, KeyError) as exc:
