@@ -1,7 +1,12 @@
 """AutoEncoderTransformer: a nonlinear drop-in for PCA."""
 
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
+from ._pretraining import greedy_pretrain
 
 
 @fill_doc
@@ -31,6 +36,21 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     {batch_size}
 
+    pretraining : {'greedy'} or None, default=None
+        With ``'greedy'``, ``fit`` first trains each layer of the network as
+        a shallow autoencoder on the codes of the layer below (the first
+        layer on the data, with ``loss``; deeper layers on the hidden
+        activities, with the squared error), stacks them, and then
+        fine-tunes the whole network for up to ``max_iter`` epochs, as
+        Hinton and Salakhutdinov (2006) did with RBMs. It helps deep,
+        narrow networks that end-to-end training struggles to start; see
+        the Notes. ``partial_fit`` and ``warm_start`` continuations do not
+        pretrain.
+
+    pretraining_max_iter : int, default=10
+        Epochs of each pretraining stage (one stage per layer of the
+        encoder), with early stopping on the stage's training loss.
+
     {training_parameters}
 
     {random_state}
@@ -40,6 +60,10 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     Attributes
     ----------
     {fitted_attributes}
+
+    pretraining_loss_curves_ : list of list of float or None
+        With ``pretraining='greedy'``, the training loss at each epoch of
+        each stage, first layer first; otherwise None.
 
     {code_gaussian_attributes}
 
@@ -57,6 +81,12 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     batches are sliced from it without a ``DataLoader``. ``transform``,
     ``inverse_transform`` and ``score_samples`` run in batches, in the dtype
     of their input.
+
+    Greedy pretraining was designed for networks trained by plain gradient
+    descent from small random weights, which could not start a deep
+    autoencoder. With Adam, Glorot initialisation and ReLUs, end-to-end
+    training usually gets as far on its own, so pretraining is off by
+    default; it still gives deep, narrow networks a better start.
 
     References
     ----------
@@ -80,3 +110,63 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     >>> ae.sample(3, random_state=0).shape
     (3, 64)
     """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoEncoder._parameter_constraints,
+        "pretraining": [StrOptions({"greedy"}), None],
+        "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        loss="mse",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        pretraining=None,
+        pretraining_max_iter=10,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _prepare_fit(self, X):
+        self.pretraining_loss_curves_ = None
+
+    def _pretrain(self, net, rows):
+        if self.pretraining == "greedy":
+            self.pretraining_loss_curves_ = greedy_pretrain(
+                self, net, rows, self.pretraining_max_iter
+            )

@@ -11,6 +11,8 @@ hooks (see ``DESIGN.md``, decision 2):
 - ``_check_params``: checks between parameters, at every ``fit``;
 - ``_prepare_fit`` / ``_finish_fit``: fitted state computed from the data
   before training, and from the trained model after it;
+- ``_pretrain``: training of a fresh network before ``fit`` trains it as a
+  whole (greedy layer-wise pretraining);
 - ``_score_rows`` / ``_sample_codes``: what ``score_samples`` and ``sample``
   compute;
 - ``_code_activation``, ``_warn_overcomplete``, ``_loss_parameter``: class
@@ -303,6 +305,8 @@ class _BaseAutoEncoder(
             ]
         n_before = len(net.history)
         try:
+            if not continuing and not partial:
+                self._pretrain(net, train)
             net.partial_fit((train, valid), epochs=1 if partial else self.max_iter)
         except FloatingPointError:
             # Leave no diverged (NaN) model behind.
@@ -323,6 +327,13 @@ class _BaseAutoEncoder(
         self._record_history(n_before, check_convergence=not partial)
         self._finish_fit(X, train)
         return self
+
+    def _pretrain(self, net, rows):
+        """Hook: train the fresh network of ``fit`` before it trains as a whole.
+
+        ``net`` is the initialised net and ``rows`` the ``RowSource`` of the
+        standardised training rows. The base class does nothing.
+        """
 
     def _architecture_params(self, hidden_layer_sizes):
         """The hyperparameters that shape the network, as a dict."""
@@ -513,7 +524,22 @@ class _BaseAutoEncoder(
     def _build_criterion(self):
         return ReconstructionLoss(self.loss)
 
-    def _build_net(self, module, device, n_samples):
+    def _build_net(
+        self,
+        module,
+        device,
+        n_samples,
+        *,
+        criterion=None,
+        max_epochs=None,
+        user_callbacks=True,
+    ):
+        """The skorch net that trains ``module``.
+
+        ``criterion`` and ``max_epochs`` default to the estimator's loss and
+        ``max_iter``; ``user_callbacks=False`` leaves out the ``callbacks``
+        parameter's callbacks (for the stages of pretraining).
+        """
         stopping = EarlyStopping(
             monitor="valid_loss" if self.early_stopping else "train_loss",
             patience=self.n_iter_no_change,
@@ -521,19 +547,21 @@ class _BaseAutoEncoder(
             threshold_mode="abs",
             load_best=self.early_stopping,
         )
-        user_callbacks = copy.deepcopy(self.callbacks) or []
+        callbacks = [("stopping", stopping)]
+        if user_callbacks:
+            callbacks += copy.deepcopy(self.callbacks) or []
         return AutoEncoderNet(
             module=module,
-            criterion=self._build_criterion(),
+            criterion=self._build_criterion() if criterion is None else criterion,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             # L2 on connection weights only, as MLPRegressor's ``alpha``.
             optimizer__param_groups=[("*weight", {"weight_decay": self.alpha})],
             optimizer__weight_decay=0.0,
-            max_epochs=self.max_iter,
+            max_epochs=self.max_iter if max_epochs is None else max_epochs,
             batch_size=self._effective_batch_size(n_samples),
             train_split=None,
-            callbacks=[("stopping", stopping), *user_callbacks],
+            callbacks=callbacks,
             device=device,
             verbose=self.verbose,
         )
