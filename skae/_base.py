@@ -34,7 +34,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
@@ -47,7 +47,7 @@ from ._losses import (
     ReconstructionLoss,
 )
 from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
-from ._net import AutoEncoderNet, RowSource, distributed_shard
+from ._net import AutoEncoderNet, RowSource, distributed_shard, memory_map
 
 # Rows per batch in transform, inverse_transform and score_samples: large
 # enough to keep the device busy, small enough that memory stays bounded.
@@ -362,6 +362,10 @@ class _BaseAutoEncoder(
             )
 
     def _validate_input(self, X, *, reset, fitting=False):
+        # Outside fit, a memory-mapped file is checked batch by batch as it
+        # is read (see ``_source``): checked whole, it would all be read
+        # into memory first.
+        streamed = not fitting and memory_map(X) is not None
         X = validate_data(
             self,
             X,
@@ -369,10 +373,17 @@ class _BaseAutoEncoder(
             dtype=[np.float64, np.float32],
             reset=reset,
             ensure_min_samples=2 if fitting else 1,
+            ensure_all_finite=not streamed,
         )
-        if self.loss in NON_NEGATIVE_LOSSES:
+        if self.loss in NON_NEGATIVE_LOSSES and not streamed:
             self._check_support(X.data if sp.issparse(X) else X)
         return X
+
+    def _check_rows(self, rows):
+        """The checks of ``_validate_input`` on the values, for one batch."""
+        assert_all_finite(rows, input_name="X", estimator_name=type(self).__name__)
+        if self.loss in NON_NEGATIVE_LOSSES:
+            self._check_support(rows)
 
     def _check_support(self, data):
         """Refuse data outside the support of the likelihood ``loss`` models."""
@@ -591,7 +602,12 @@ class _BaseAutoEncoder(
     def _source(self, X, device):
         """A ``RowSource`` serving ``X`` in its own dtype, for inference."""
         return RowSource(
-            X, self.shift_, self.scale_, dtype=self._torch_dtype(X), device=device
+            X,
+            self.shift_,
+            self.scale_,
+            dtype=self._torch_dtype(X),
+            device=device,
+            check=self._check_rows if memory_map(X) is not None else None,
         )
 
     def _record_history(self, n_before, check_convergence=True):
@@ -793,6 +809,7 @@ class _BaseAutoEncoder(
         with torch.inference_mode():
             for index in source.batches(_INFERENCE_BATCH_SIZE):
                 out[index] = fn(module, source.rows(index)).cpu().numpy()
+                source.release(index)
         return out
 
     def _layer_sizes(self):

@@ -19,6 +19,7 @@ pickling are skorch's own.
 """
 
 import math
+import mmap
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,18 +46,32 @@ class RowSource:
         Dtype of the served batches (host rows only).
     device : str or torch.device, default='cpu'
         Where batches are served.
+    check : callable, default=None
+        ``check(rows)``, called on every batch of host rows (a NumPy array)
+        before it is converted: input validation done batch by batch for
+        data that is never loaded whole.
     """
 
-    def __init__(self, X, shift=None, scale=1.0, dtype=torch.float32, device="cpu"):
+    def __init__(
+        self,
+        X,
+        shift=None,
+        scale=1.0,
+        dtype=torch.float32,
+        device="cpu",
+        check=None,
+    ):
         if sp.issparse(X):
             X = X.tocsr()
         self.X = X
         self.dtype = dtype
         self.device = torch.device(device)
         self.scale = scale
+        self.check = check
         self.shift = None
         if shift is not None and not isinstance(X, torch.Tensor):
             self.shift = torch.as_tensor(shift, dtype=dtype, device=self.device)
+        self._mapping = _file_mapping(X)
 
     def __len__(self):
         return self.X.shape[0]
@@ -73,6 +88,8 @@ class RowSource:
             index = index.numpy()
         rows = self.X[index]
         rows = rows.toarray() if sp.issparse(rows) else rows
+        if self.check is not None:
+            self.check(rows)
         rows = np.ascontiguousarray(rows, dtype=_NUMPY_DTYPES[self.dtype])
         # Zero-copy where possible; read-only memory (a memmap) is copied,
         # since torch cannot wrap it.
@@ -86,6 +103,60 @@ class RowSource:
         """Consecutive row slices, for inference."""
         for start in range(0, len(self), batch_size):
             yield slice(start, min(start + batch_size, len(self)))
+
+    def release(self, index):
+        """Drop the pages of a memory-mapped file that rows ``index`` occupy.
+
+        Pages of a file read through a memory map stay in the process's
+        resident memory until the system needs them back; releasing each
+        batch once it has been used keeps a pass over a file larger than
+        memory from growing the resident set. The file's contents are
+        untouched (the pages are read again if needed). Does nothing for
+        data that is not a shared mapping of a file, or for ``index`` that
+        is not a slice.
+        """
+        if self._mapping is None or not isinstance(index, slice):
+            return
+        mapping, base = self._mapping
+        row_bytes = self.X.strides[0]
+        start = self.X.ctypes.data - base + index.start * row_bytes
+        stop = start + (index.stop - index.start) * row_bytes
+        start -= start % mmap.PAGESIZE
+        stop = min(len(mapping), -(-stop // mmap.PAGESIZE) * mmap.PAGESIZE)
+        if stop > start:
+            mapping.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+
+def memory_map(X):
+    """The ``numpy.memmap`` that ``X`` is, or is a view of; None if none."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return X
+        X = X.base
+    return None
+
+
+def _file_mapping(X):
+    """``(mmap, base address)`` of the shared file mapping behind ``X``, or None.
+
+    ``X`` may be a ``numpy.memmap`` or a view of one (``check_array`` returns
+    a plain ndarray view). Private (copy-on-write, ``mode='c'``) mappings are
+    left alone: releasing their pages would discard the changes made to
+    them.
+    """
+    base = memory_map(X)
+    if base is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    if X.ndim != 2 or not X.flags.c_contiguous:
+        return None
+    mapping = getattr(base, "_mmap", None)
+    if not isinstance(mapping, mmap.mmap) or base.mode == "c":
+        return None
+    # The mapping's own address: the start of a zero-copy view of it.
+    view = np.frombuffer(mapping, dtype=np.uint8, count=1)
+    address = view.ctypes.data
+    del view
+    return mapping, address
 
 
 def distributed_shard():
