@@ -45,7 +45,7 @@ class ConvAutoEncoder(_BaseAutoEncoder):
 
     kernel_size : int, default=3
         Height and width of every convolution kernel. Convolutions are
-        padded so that an odd kernel keeps the image size.
+        padded so that they keep the image size.
 
     upsampling : {'unpool', 'repeat', 'transpose'}, default='transpose'
         How the decoder undoes each max-pooling:

@@ -352,6 +352,27 @@ def _pool_size(height, width):
     return (2 if height > 1 else 1, 2 if width > 1 else 1)
 
 
+class _SameConv2d(nn.Conv2d):
+    """Convolution with stride one whose output keeps its input's size.
+
+    Odd kernels are padded symmetrically; even ones get the extra row and
+    column at the bottom and right, as ``padding='same'`` does (which warns
+    for even kernels).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size):
+        odd = kernel_size % 2 == 1
+        padding = kernel_size // 2 if odd else 0
+        super().__init__(in_channels, out_channels, kernel_size, padding=padding)
+        before = (kernel_size - 1) // 2
+        self._extra = None if odd else (before, kernel_size - 1 - before) * 2
+
+    def forward(self, x):
+        if self._extra is not None:
+            x = nn.functional.pad(x, self._extra)
+        return super().forward(x)
+
+
 class _Upsample(nn.Module):
     """Undo a ``MaxPool2d(pool, ceil_mode=True)`` back to ``size``.
 
@@ -417,8 +438,8 @@ class ConvolutionalAutoEncoder(nn.Module):
         Output channels of the encoder's convolutions; the decoder mirrors
         them.
     kernel_size : int
-        Size of every convolution's (square) kernel; odd sizes keep the
-        image size.
+        Size of every convolution's (square) kernel; convolutions are
+        padded to keep the image size.
     hidden_layer_sizes : tuple of int
         Widths of the dense layers between the last feature maps and the code.
     activation : str
@@ -450,14 +471,13 @@ class ConvolutionalAutoEncoder(nn.Module):
         self.output = output
         self.upsampling = upsampling
         depth, height, width = self.image_shape
-        padding = kernel_size // 2
         convs, pools, upsamples, deconvs = [], [], [], []
         for n_out in channels:
             pool = _pool_size(height, width)
-            convs.append(nn.Conv2d(depth, n_out, kernel_size, padding=padding))
+            convs.append(_SameConv2d(depth, n_out, kernel_size))
             pools.append(nn.MaxPool2d(pool, ceil_mode=True))
             upsamples.append(_Upsample(upsampling, n_out, pool, (height, width)))
-            deconvs.append(nn.Conv2d(n_out, depth, kernel_size, padding=padding))
+            deconvs.append(_SameConv2d(n_out, depth, kernel_size))
             depth, height, width = n_out, -(-height // pool[0]), -(-width // pool[1])
         self.convs = nn.ModuleList(convs)
         self.pools = nn.ModuleList(pools)

@@ -152,3 +152,11 @@ def test_cuda_matches_cpu_shapes_and_quality(images, upsampling):
     gpu = pickle.loads(pickle.dumps(gpu))
     assert gpu.transform(images).shape == cpu.transform(images).shape
     assert gpu.score(images) == pytest.approx(cpu.score(images), rel=0.2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kernel_size", [1, 2, 4, 5])
+def test_any_kernel_size_keeps_the_image_size(images, kernel_size):
+    ae = ConvAutoEncoder(4, kernel_size=kernel_size, **FAST).fit(images)
+    recon = ae.inverse_transform(ae.transform(images))
+    assert recon.shape == (40, 105) and np.isfinite(recon).all()
