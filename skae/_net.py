@@ -68,9 +68,12 @@ class RowSource:
         self.device = torch.device(device)
         self.scale = scale
         self.check = check
-        self.shift = None
+        # ``(x - shift) / scale`` as ``offset + x / scale``: one pass over
+        # the batch instead of two.
+        self.offset = None
         if shift is not None and not isinstance(X, torch.Tensor):
-            self.shift = torch.as_tensor(shift, dtype=dtype, device=self.device)
+            shift = torch.as_tensor(shift, dtype=torch.float64) / scale
+            self.offset = (-shift).to(dtype=dtype, device=self.device)
         self._mapping = _file_mapping(X)
 
     def __len__(self):
@@ -95,8 +98,8 @@ class RowSource:
         # since torch cannot wrap it.
         batch = torch.from_numpy(rows) if rows.flags.writeable else torch.tensor(rows)
         batch = batch.to(self.device, non_blocking=True)
-        if self.shift is not None:
-            batch = (batch - self.shift) / self.scale
+        if self.offset is not None:
+            batch = torch.add(self.offset, batch, alpha=1 / self.scale)
         return batch
 
     def batches(self, batch_size):
