@@ -47,9 +47,9 @@ for name, model in models.items():
 # %%
 # Held-out digits and their reconstructions
 # -----------------------------------------
-# PCA's reconstructions are blurred ghosts of the digits; the convolutional
-# decoders draw sharper strokes. ``'unpool'`` leaves the faintest checkerboard
-# of its corner placement, which the following convolution smooths out.
+# PCA's reconstructions are blurred and carry ghosts of other digits; the
+# three convolutional decoders draw clean strokes and differ little from one
+# another at this code size.
 n_images = 8
 rows = {"original": X_test, **reconstructions}
 fig, axes = plt.subplots(len(rows), n_images, figsize=(n_images, 1.1 * len(rows)))
