@@ -7,12 +7,14 @@ from ._conv import ConvAutoEncoder
 from ._denoising import DenoisingAE
 from ._persistence import load, save
 from ._retrieval import HammingIndex, precision_at_k
+from ._semisupervised import AutoEncoderClassifier
 from ._sparse import SparseAE
 from ._vae import VAESampler
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoEncoderClassifier",
     "AutoEncoderTransformer",
     "BinaryAutoEncoder",
     "ContractiveAE",

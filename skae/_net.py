@@ -50,6 +50,9 @@ class RowSource:
         ``check(rows)``, called on every batch of host rows (a NumPy array)
         before it is converted: input validation done batch by batch for
         data that is never loaded whole.
+    targets : torch.Tensor of shape (n_samples,), default=None
+        What training batches are compared with (class indices for a
+        classifier); None means the rows themselves, as an autoencoder's.
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class RowSource:
         dtype=torch.float32,
         device="cpu",
         check=None,
+        targets=None,
     ):
         if sp.issparse(X):
             X = X.tocsr()
@@ -68,6 +72,7 @@ class RowSource:
         self.device = torch.device(device)
         self.scale = scale
         self.check = check
+        self.targets = targets
         # ``(x - shift) / scale`` as ``offset + x / scale``: one pass over
         # the batch instead of two.
         self.offset = None
@@ -177,8 +182,9 @@ class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
 
     With ``shuffle``, each pass draws a new permutation from ``generator``,
-    which lives where the rows do. The target is the clean batch;
-    corruption, where an estimator asks for it, happens in the train step.
+    which lives where the rows do. The target is the clean batch (or the
+    source's ``targets``); corruption, where an estimator asks for it,
+    happens in the train step.
     With ``shard=(rank, world_size)`` each process keeps every
     ``world_size``-th row of each batch, starting at ``rank``: the processes
     draw the same permutation, so together they cover each batch once.
@@ -199,17 +205,23 @@ class BatchIterator:
         rank, world = self.shard or (0, 1)
         if not self.shuffle:
             for index in self.source.batches(bs):
-                index = slice(index.start + rank, index.stop, world)
-                batch = self.source.rows(index)
-                yield batch, batch
+                yield self._batch(slice(index.start + rank, index.stop, world))
             return
         # Drawn where the rows live: a permutation copied to a GPU would stall
         # the host until the device caught up, once per epoch.
         device = self.generator.device if self.generator is not None else "cpu"
         perm = torch.randperm(n, generator=self.generator, device=device)
         for start in range(0, n, bs):
-            batch = self.source.rows(perm[start + rank : start + bs : world])
-            yield batch, batch
+            yield self._batch(perm[start + rank : start + bs : world])
+
+    def _batch(self, index):
+        rows = self.source.rows(index)
+        targets = self.source.targets
+        if targets is None:
+            return rows, rows
+        if torch.is_tensor(index):
+            index = index.to(targets.device)
+        return rows, targets[index]
 
 
 class AutoEncoderNet(NeuralNet):

@@ -1,0 +1,451 @@
+"""AutoEncoderClassifier: a classifier whose encoder is pretrained on unlabeled rows."""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from ._autoencoder import AutoEncoderTransformer
+from ._base import _INFERENCE_BATCH_SIZE, resolve_device
+from ._docstrings import fill_doc
+from ._losses import RECONSTRUCTION_LOSSES
+from ._modules import ACTIVATIONS, set_generator
+
+# The label of unlabeled rows, as in ``sklearn.semi_supervised``.
+UNLABELED = -1
+
+
+class _Classifier(nn.Module):
+    """An encoder followed by a linear softmax head.
+
+    ``forward`` returns ``(logits, codes)``, the ``(output, codes)`` pair the
+    training engine expects of every module.
+    """
+
+    def __init__(self, encoder, n_components, n_classes):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(n_components, n_classes)
+
+    def forward(self, x):
+        codes = self.encoder(x)
+        return self.head(codes), codes
+
+
+class _CrossEntropy(nn.Module):
+    """Criterion: mean cross-entropy of the logits against class indices."""
+
+    def forward(self, y_pred, target):
+        return nn.functional.cross_entropy(y_pred[0], target)
+
+
+@fill_doc
+class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier pretrained as an autoencoder on labeled and unlabeled rows.
+
+    For the semi-supervised case, in scikit-learn's convention: rows whose
+    label is ``-1`` are unlabeled, as in :mod:`sklearn.semi_supervised`.
+    ``fit`` proceeds in three stages:
+
+    1. an :class:`AutoEncoderTransformer` learns to reconstruct *all* rows
+       (``pretraining_max_iter`` epochs), so that its encoder captures the
+       structure of the data without any label;
+    2. a softmax layer on the encoder's codes is trained on the labeled rows,
+       the encoder frozen;
+    3. all weights are fine-tuned on the labeled rows.
+
+    With every row labeled it is a fully supervised classifier whose
+    network starts from an autoencoder's weights.
+
+    Parameters
+    ----------
+    {n_components}
+
+    {hidden_layer_sizes}
+
+    {activation}
+
+    loss : {'mse', 'bce', 'poisson', 'softmax'}, default='mse'
+        Reconstruction loss of the pretraining stage; see
+        :class:`AutoEncoderTransformer`. The input standardisation it implies
+        (for ``'mse'``) is kept for classification.
+
+    {alpha}
+
+    dropout : float, default=0.0
+        Dropout rate after every hidden layer, in all three stages.
+
+    {batch_size}
+
+    pretraining_max_iter : int, default=100
+        Maximum number of epochs of the autoencoder, over all rows.
+
+    {learning_rate_init}
+
+    max_iter : int, default=200
+        Maximum number of epochs of each supervised stage (training the
+        head, then fine-tuning), over the labeled rows.
+
+    {tol}
+
+    {n_iter_no_change}
+
+    {device}
+
+    {random_state}
+
+    {verbose}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, without the unlabeled marker.
+
+    autoencoder_ : AutoEncoderTransformer
+        The autoencoder pretrained on all rows, before fine-tuning; its
+        ``shift_`` and ``scale_`` standardise the input of the classifier.
+
+    net_ : skorch.NeuralNet
+        The fine-tuned classifier; ``net_.module_`` has the ``encoder``
+        (fine-tuned) and the ``head``.
+
+    head_loss_curve_ : list of float
+        Cross-entropy on the labeled rows at each epoch of stage 2.
+
+    loss_curve_ : list of float
+        Cross-entropy on the labeled rows at each epoch of stage 3.
+
+    n_iter_ : int
+        Number of supervised epochs run (stages 2 and 3).
+
+    n_labeled_ : int
+        Number of labeled rows used in stages 2 and 3.
+
+    {input_attributes}
+
+    See Also
+    --------
+    AutoEncoderTransformer : The autoencoder that is pretrained.
+    sklearn.semi_supervised.SelfTrainingClassifier : Semi-supervised learning
+        by pseudo-labeling, with the same ``-1`` convention.
+    sklearn.neural_network.MLPClassifier : The same network trained on
+        labeled rows alone.
+
+    Notes
+    -----
+    Rows labeled ``-1`` (an integer, in a numeric or object array) are
+    unlabeled, unless the other rows hold a single class: then ``-1`` is a
+    class label, as in binary labels ``{-1, 1}``. String arrays have no
+    unlabeled rows.
+
+    References
+    ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    D. Erhan, Y. Bengio, A. Courville, P.-A. Manzagol, P. Vincent and
+    S. Bengio, "Why does unsupervised pre-training help deep learning?",
+    JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoEncoderClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_partial = y.copy()
+    >>> y_partial[np.random.RandomState(0).rand(len(y)) < 0.9] = -1
+    >>> clf = AutoEncoderClassifier(pretraining_max_iter=5, max_iter=20,
+    ...                             random_state=0).fit(X / 16, y_partial)
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> clf.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        loss="mse",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        pretraining_max_iter=100,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.pretraining_max_iter = pretraining_max_iter
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain on all rows, then train on the labeled ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, labeled and unlabeled rows.
+        y : array-like of shape (n_samples,)
+            Labels; ``-1`` marks an unlabeled row (see Notes).
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+        )
+        labeled = _labeled(y)
+        # Only labels: an object array may mix them with the integer -1.
+        check_classification_targets(y[labeled])
+        classes, y_index = np.unique(y[labeled], return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs labeled rows of at least two "
+                f"classes; the labeled rows hold {len(classes)} class(es)."
+            )
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        ae_seed, seed = rng.randint(np.iinfo(np.int32).max, size=2)
+
+        autoencoder = AutoEncoderTransformer(
+            self.n_components,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            loss=self.loss,
+            alpha=self.alpha,
+            dropout=self.dropout,
+            batch_size=self.batch_size,
+            learning_rate_init=self.learning_rate_init,
+            max_iter=self.pretraining_max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            device=device,
+            random_state=ae_seed,
+            verbose=self.verbose,
+        )
+        with warnings.catch_warnings():
+            # Pretraining is a means; a capped epoch budget is no concern.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            autoencoder.fit(X)
+
+        # The labeled rows, standardised as the autoencoder's input, with
+        # their class indices.
+        X_labeled = X[labeled]
+        data = autoencoder._training_data(X_labeled, device)
+        rows = autoencoder._train_source(data, device)
+        rows.targets = torch.as_tensor(
+            y_index, dtype=torch.long, device=getattr(data, "device", "cpu")
+        )
+        encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
+        module = _Classifier(encoder, self.n_components, len(classes))
+        generator = torch.Generator().manual_seed(int(seed))
+        nn.init.xavier_uniform_(module.head.weight, generator=generator)
+        nn.init.zeros_(module.head.bias)
+
+        # Stage 2: the head alone, then stage 3: everything.
+        encoder.requires_grad_(False)
+        head_net = self._train(autoencoder, module, rows, device, seed)
+        encoder.requires_grad_(True)
+        net = self._train(autoencoder, module, rows, device, seed + 1)
+
+        self.classes_ = classes
+        self.autoencoder_ = autoencoder
+        self.net_ = net
+        self.head_loss_curve_ = list(head_net.history[:, "train_loss"])
+        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
+        self.n_labeled_ = int(labeled.sum())
+        stopping = dict(net.callbacks_)["stopping"]
+        if len(self.loss_curve_) == self.max_iter and (
+            stopping.misses_ < stopping.patience
+        ):
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
+                "of fine-tuning before the loss stopped improving; increase "
+                "max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _train(self, autoencoder, module, rows, device, seed):
+        """A net training ``module`` on ``rows`` with cross-entropy."""
+        net = autoencoder._build_net(
+            module,
+            device,
+            len(rows),
+            criterion=_CrossEntropy(),
+            max_epochs=self.max_iter,
+            user_callbacks=False,
+        )
+        net.initialize()
+        generator = torch.Generator(device=device).manual_seed(int(seed))
+        host_generator = generator
+        if generator.device.type != "cpu":
+            host_generator = torch.Generator().manual_seed(int(seed))
+        net.generator, net.host_generator = generator, host_generator
+        set_generator(module, generator)
+        try:
+            net.partial_fit((rows, None))
+        finally:
+            net.generator = net.host_generator = None
+            set_generator(module, None)
+            module.eval()
+        return net
+
+    def predict_proba(self, X):
+        """Class probabilities of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The softmax of the network's outputs, columns in the order of
+            ``classes_``, in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        module = self.net_.module_
+        source = self.autoencoder_._source(X, next(module.parameters()).device)
+        if next(module.parameters()).dtype != source.dtype:
+            # Computed in the input's dtype, so that results do not depend on
+            # how rows are batched.
+            module = copy.deepcopy(module).to(source.dtype)
+        module.eval()
+        out = np.empty((len(source), len(self.classes_)), dtype=X.dtype)
+        with torch.inference_mode():
+            for index in source.batches(_INFERENCE_BATCH_SIZE):
+                logits = module(source.rows(index))[0]
+                out[index] = torch.softmax(logits, dim=1).cpu().numpy()
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = self.loss in ("bce", "poisson", "softmax")
+        return tags
+
+
+def _labeled(y):
+    """Mask of the labeled rows of ``y`` (see AutoEncoderClassifier's Notes)."""
+    if y.dtype.kind in "US":
+        return np.ones(len(y), dtype=bool)
+    if y.dtype.kind == "O":
+        unlabeled = np.array(
+            [isinstance(v, Integral) and v == UNLABELED for v in y], dtype=bool
+        )
+    else:
+        unlabeled = y == UNLABELED
+    if unlabeled.any() and len(np.unique(y[~unlabeled])) < 2:
+        warnings.warn(
+            "y holds -1 and a single other class: -1 is read as a class label "
+            "(as in binary labels {-1, 1}), not as the mark of unlabeled rows. "
+            "Label rows of at least two classes for semi-supervised training.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return np.ones(len(y), dtype=bool)
+    return ~unlabeled

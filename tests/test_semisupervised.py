@@ -1,0 +1,190 @@
+"""AutoEncoderClassifier: semi-supervised and supervised classification."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+from skae import AutoEncoderClassifier, AutoEncoderTransformer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    n_components=8,
+    pretraining_max_iter=3,
+    max_iter=5,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+def _few_labels(y, per_class, seed):
+    """``y`` with all but ``per_class`` rows of each class set to -1."""
+    rng = np.random.RandomState(seed)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+            for c in np.unique(y)
+        ]
+    )
+    partial = np.full_like(y, -1)
+    partial[keep] = y[keep]
+    return partial, keep
+
+
+def test_five_labels_per_class_beat_an_mlp_on_the_labels_alone(digits):
+    # The acceptance figure: digits, 5 labels per class, 3 seeds, default
+    # settings against MLPClassifier of the same hidden shape.
+    X, y = digits
+    ours, theirs = [], []
+    for seed in range(3):
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=seed
+        )
+        partial, keep = _few_labels(y_train, 5, seed)
+        clf = AutoEncoderClassifier(random_state=seed).fit(X_train, partial)
+        ours.append(clf.score(X_test, y_test))
+        mlp = MLPClassifier(
+            hidden_layer_sizes=(256, 128, 32), max_iter=2000, random_state=seed
+        ).fit(X_train[keep], y_train[keep])
+        theirs.append(mlp.score(X_test, y_test))
+        assert clf.n_labeled_ == 50
+        # The autoencoder saw every row, labeled or not.
+        assert clf.autoencoder_.n_features_in_ == 64
+        assert clf.autoencoder_.loss_curve_[-1] < clf.autoencoder_.loss_curve_[0]
+    assert np.mean(ours) > np.mean(theirs)
+
+
+def test_fully_supervised(digits):
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    clf = AutoEncoderClassifier(pretraining_max_iter=20, random_state=0)
+    assert clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    assert clf.n_labeled_ == len(y_train)
+
+
+def test_probabilities(digits):
+    X, y = digits
+    clf = AutoEncoderClassifier(**FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+def test_string_and_object_labels(digits):
+    X, y = digits
+    names = np.array(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+        ],
+        dtype=object,
+    )[y]
+    partial = names.copy()
+    partial[np.random.RandomState(0).rand(len(y)) < 0.5] = -1
+    clf = AutoEncoderClassifier(**FAST).fit(X, partial)
+    assert set(clf.classes_) == set(names)
+    assert clf.n_labeled_ == np.sum(partial != -1)
+    assert set(clf.predict(X)) <= set(names)
+    # A string array cannot hold the integer -1: every row is labeled.
+    clf = AutoEncoderClassifier(**FAST).fit(X, names.astype(str))
+    assert clf.n_labeled_ == len(X)
+
+
+def test_minus_one_is_a_class_when_the_rest_is_one_class(digits):
+    X, y = digits
+    binary = np.where(y < 5, -1, 1)
+    with pytest.warns(UserWarning, match="-1 is read as a class label"):
+        clf = AutoEncoderClassifier(**FAST).fit(X, binary)
+    np.testing.assert_array_equal(clf.classes_, [-1, 1])
+    assert clf.n_labeled_ == len(X)
+
+
+def test_sparse_input(digits):
+    X, y = digits
+    dense = AutoEncoderClassifier(**FAST).fit(X, y)
+    sparse = AutoEncoderClassifier(**FAST).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X), atol=1e-5
+    )
+
+
+def test_reproducible_and_pickles(digits):
+    X, y = digits
+    partial, _ = _few_labels(y, 5, 0)
+    a = AutoEncoderClassifier(**FAST).fit(X, partial)
+    b = AutoEncoderClassifier(**FAST).fit(X, partial)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    loaded = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(loaded.predict_proba(X), a.predict_proba(X))
+
+
+def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits):
+    X, y = digits
+    clf = AutoEncoderClassifier(**FAST).fit(X, y)
+    # autoencoder_ is what pretraining left, the same as fitting it alone.
+    params = {k: v for k, v in FAST.items() if k != "max_iter"}
+    assert isinstance(clf.autoencoder_, AutoEncoderTransformer)
+    pretrained = clf.autoencoder_.net_.module_.encoder[0].weight
+    fine_tuned = clf.net_.module_.encoder[0].weight
+    assert pretrained is not fine_tuned
+    assert not np.allclose(pretrained.detach(), fine_tuned.detach())
+    assert len(clf.head_loss_curve_) + len(clf.loss_curve_) == clf.n_iter_
+    assert params["pretraining_max_iter"] == clf.autoencoder_.n_iter_
+
+
+class TestErrors:
+    def test_no_two_classes(self, digits):
+        X, y = digits
+        with pytest.raises(ValueError, match="at least two classes"):
+            AutoEncoderClassifier(**FAST).fit(X, np.full_like(y, 3))
+        with pytest.raises(ValueError, match="at least two classes"):
+            AutoEncoderClassifier(**FAST).fit(X, np.full_like(y, -1))
+
+    def test_regression_targets(self, digits):
+        X, _ = digits
+        with pytest.raises(ValueError, match="Unknown label type"):
+            AutoEncoderClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+
+    def test_bad_input(self, digits):
+        X, y = digits
+        bad = X.copy()
+        bad[3, 3] = np.nan
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            AutoEncoderClassifier(**FAST).fit(bad, y)
+        clf = AutoEncoderClassifier(**FAST)
+        with pytest.raises(NotFittedError):
+            clf.predict(X)
+        clf.fit(X, y)
+        with pytest.raises(ValueError, match="X has 10 features"):
+            clf.predict(X[:, :10])
+
+    def test_bad_device(self, digits):
+        X, y = digits
+        with pytest.raises(ValueError, match="device='not a device'"):
+            AutoEncoderClassifier(
+                device="not a device", **{k: v for k, v in FAST.items()}
+            ).fit(X, y)
