@@ -79,6 +79,14 @@ ax.legend()
 plt.show()
 
 # %%
+# With pretraining on all 1,257 images the classifier was ahead at every
+# label count when this example was written: by 0.6 to 2.5 points over the
+# same classifier given only the labeled images, and by 2 to 5 points over
+# ``MLPClassifier``. Part of the gain over ``MLPClassifier`` comes from the
+# autoencoder's start alone (the middle curve); the rest from the unlabeled
+# images.
+
+# %%
 # What pretraining learned
 # ------------------------
 # The fitted ``autoencoder_`` is the autoencoder after pretraining; its
