@@ -116,7 +116,8 @@ class ConvAutoEncoder(_BaseAutoEncoder):
 
     Held-out mean squared error with 32 codes on MNIST (4,000 training
     images, 10 epochs): 0.0104 ('unpool'), 0.0108 ('repeat') and 0.0096
-    ('transpose'), against 0.0172 for ``PCA(32)``.
+    ('transpose'), against 0.0172 for ``PCA(32)``; with 8 codes on digits
+    (70/30 split, 50 epochs): 0.0186, 0.0214 and 0.0180, against 0.0249.
 
     References
     ----------

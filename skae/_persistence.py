@@ -32,7 +32,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import resolve_device
+from ._base import _BaseAutoEncoder, resolve_device
 
 FORMAT = "skae"
 FORMAT_VERSION = 1
@@ -132,8 +132,10 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : skae estimator
-        A fitted instance of one of skae's public estimators.
+    estimator : skae autoencoder
+        A fitted instance of one of skae's autoencoders (every public
+        estimator but :class:`AutoEncoderClassifier`, which pickle and
+        joblib save).
     path : str or path-like
         Where to write the file (by convention ending in ``.safetensors``).
         An existing file is overwritten.
@@ -172,10 +174,15 @@ def save(estimator, path):
     >>> np.array_equal(ae.transform(X), ae2.transform(X))
     True
     """
-    cls = _estimator_class(type(estimator).__name__)
+    try:
+        cls = _estimator_class(type(estimator).__name__)
+    except ValueError:
+        cls = None
     if type(estimator) is not cls:
         raise ValueError(
-            f"save expects one of skae's estimators, got {type(estimator).__name__}."
+            "save expects one of skae's autoencoders, got "
+            f"{type(estimator).__name__}; save other estimators with pickle or "
+            "joblib."
         )
     check_is_fitted(estimator)
     params = estimator.get_params(deep=False)
@@ -227,13 +234,17 @@ def save(estimator, path):
 # load
 # ----------------------------------------------------------------------
 def _estimator_class(name):
+    """The autoencoder class called ``name``; the format stores no other."""
     from .utils import all_estimators
 
-    classes = dict(all_estimators())
+    classes = {
+        n: cls for n, cls in all_estimators() if issubclass(cls, _BaseAutoEncoder)
+    }
     if name not in classes:
         raise ValueError(
-            f"{name!r} is not one of skae's estimators "
-            f"({', '.join(sorted(classes))}); the file cannot be loaded."
+            f"{name!r} is not one of skae's autoencoders "
+            f"({', '.join(sorted(classes))}), which are what skae.save and "
+            "skae.load store; save other estimators with pickle or joblib."
         )
     return classes[name]
 

@@ -17,7 +17,7 @@ def all_estimators():
     --------
     >>> from skae.utils import all_estimators
     >>> [name for name, _ in all_estimators()][:1]
-    ['AutoEncoderTransformer']
+    ['AutoEncoderClassifier']
     """
     import skae
 
