@@ -28,13 +28,16 @@ class _Classifier(nn.Module):
     """An encoder followed by a linear softmax head.
 
     ``forward`` returns ``(logits, codes)``, the ``(output, codes)`` pair the
-    training engine expects of every module.
+    training engine expects of every module. The head is created
+    uninitialised (torch's own initialisation would draw from the global
+    random state); the estimator initialises it from its generator.
     """
 
     def __init__(self, encoder, n_components, n_classes):
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(n_components, n_classes)
+        head = nn.Linear(n_components, n_classes, device="meta")
+        self.head = head.to_empty(device="cpu")
 
     def forward(self, x):
         codes = self.encoder(x)

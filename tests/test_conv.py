@@ -160,3 +160,13 @@ def test_any_kernel_size_keeps_the_image_size(images, kernel_size):
     ae = ConvAutoEncoder(4, kernel_size=kernel_size, **FAST).fit(images)
     recon = ae.inverse_transform(ae.transform(images))
     assert recon.shape == (40, 105) and np.isfinite(recon).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("upsampling", ["unpool", "repeat", "transpose"])
+def test_reproducible_without_the_global_random_state(images, upsampling):
+    state = torch.random.get_rng_state()
+    a = ConvAutoEncoder(4, upsampling=upsampling, dropout=0.2, **FAST).fit(images)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    b = ConvAutoEncoder(4, upsampling=upsampling, dropout=0.2, **FAST).fit(images)
+    np.testing.assert_array_equal(a.transform(images), b.transform(images))

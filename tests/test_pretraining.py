@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import NotFittedError
 
 from skae import AutoEncoderTransformer
@@ -48,7 +49,9 @@ def test_pretrained_layers_are_the_deep_networks_layers(digits):
 
 
 def test_reproducible(digits):
+    state = torch.random.get_rng_state()
     a = AutoEncoderTransformer(4, max_iter=2, random_state=0, **GREEDY).fit(digits)
+    assert torch.equal(torch.random.get_rng_state(), state)
     b = AutoEncoderTransformer(4, max_iter=2, random_state=0, **GREEDY).fit(digits)
     np.testing.assert_array_equal(a.transform(digits), b.transform(digits))
     assert a.pretraining_loss_curves_ == b.pretraining_loss_curves_

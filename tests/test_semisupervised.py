@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -135,7 +136,10 @@ def test_sparse_input(digits):
 def test_reproducible_and_pickles(digits):
     X, y = digits
     partial, _ = _few_labels(y, 5, 0)
+    state = torch.random.get_rng_state()
     a = AutoEncoderClassifier(**FAST).fit(X, partial)
+    # The global random state is never used.
+    assert torch.equal(torch.random.get_rng_state(), state)
     b = AutoEncoderClassifier(**FAST).fit(X, partial)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     loaded = pickle.loads(pickle.dumps(a))
