@@ -7,9 +7,9 @@ Few labels, many images: pretraining on unlabeled data
 convention: rows labeled ``-1`` are unlabeled. It pretrains its encoder as an
 autoencoder on every row, labeled or not, then trains a softmax layer and
 fine-tunes the whole network on the labeled rows. Here, on the digits, we
-vary the number of labels per class and compare it with the same classifier
-given the labeled rows only (so its autoencoder sees no unlabeled image), and
-with scikit-learn's ``MLPClassifier`` of the same shape.
+vary the number of labels per class and compare it with the same network
+trained on the labeled rows from a random start (``pretraining_max_iter=0``),
+and with scikit-learn's ``MLPClassifier`` of the same shape.
 """
 
 # %%
@@ -34,11 +34,7 @@ X_train, X_test, y_train, y_test = train_test_split(
 
 labels_per_class = [1, 2, 5, 10, 20]
 seeds = [0, 1]
-scores = {
-    "all rows, y=-1 for unlabeled": [],
-    "labeled rows only": [],
-    "MLPClassifier": [],
-}
+scores = {"pretrained on all rows": [], "no pretraining": [], "MLPClassifier": []}
 for n_labels in labels_per_class:
     per_seed = {name: [] for name in scores}
     for seed in seeds:
@@ -54,8 +50,8 @@ for n_labels in labels_per_class:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             semi = AutoEncoderClassifier(random_state=seed).fit(X_train, y_partial)
-            alone = AutoEncoderClassifier(random_state=seed)
-            alone.fit(X_train[keep], y_train[keep])
+            alone = AutoEncoderClassifier(pretraining_max_iter=0, random_state=seed)
+            alone.fit(X_train, y_partial)
             mlp = MLPClassifier((256, 128, 32), max_iter=2000, random_state=seed)
             mlp.fit(X_train[keep], y_train[keep])
         for name, model in zip(scores, [semi, alone, mlp], strict=True):
@@ -79,12 +75,11 @@ ax.legend()
 plt.show()
 
 # %%
-# With pretraining on all 1,257 images the classifier was ahead at every
-# label count when this example was written: by 0.6 to 2.5 points over the
-# same classifier given only the labeled images, and by 2 to 5 points over
-# ``MLPClassifier``. Part of the gain over ``MLPClassifier`` comes from the
-# autoencoder's start alone (the middle curve); the rest from the unlabeled
-# images.
+# When this example was written, pretraining on all 1,257 images did not help
+# with a single label per class (0.586 against 0.587 without pretraining),
+# and was ahead from two labels on (0.709 against 0.687 at two, 0.859 against
+# 0.848 at five). Both were ahead of ``MLPClassifier`` (0.532, 0.681 and
+# 0.829).
 
 # %%
 # What pretraining learned

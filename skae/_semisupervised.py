@@ -19,6 +19,7 @@ from ._base import _INFERENCE_BATCH_SIZE, resolve_device
 from ._docstrings import fill_doc
 from ._losses import RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS, set_generator
+from ._net import RowSource
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
 UNLABELED = -1
@@ -90,7 +91,10 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
     {batch_size}
 
     pretraining_max_iter : int, default=100
-        Maximum number of epochs of the autoencoder, over all rows.
+        Maximum number of epochs of the autoencoder, over all rows. ``0``
+        skips pretraining (and the head-only stage): the same network is
+        then trained on the labeled rows from a random start, the baseline
+        that shows what pretraining buys.
 
     {learning_rate_init}
 
@@ -113,16 +117,24 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         The class labels, without the unlabeled marker.
 
-    autoencoder_ : AutoEncoderTransformer
-        The autoencoder pretrained on all rows, before fine-tuning; its
-        ``shift_`` and ``scale_`` standardise the input of the classifier.
+    autoencoder_ : AutoEncoderTransformer or None
+        The autoencoder pretrained on all rows, before fine-tuning (None
+        with ``pretraining_max_iter=0``).
+
+    shift_ : ndarray of shape (n_features,) or None
+        Per-feature mean subtracted from the input (``loss='mse'``), the
+        pretraining's standardisation.
+
+    scale_ : float
+        Global scale the centred input is divided by (``loss='mse'``).
 
     net_ : skorch.NeuralNet
         The fine-tuned classifier; ``net_.module_`` has the ``encoder``
         (fine-tuned) and the ``head``.
 
     head_loss_curve_ : list of float
-        Cross-entropy on the labeled rows at each epoch of stage 2.
+        Cross-entropy on the labeled rows at each epoch of stage 2 (empty
+        without pretraining).
 
     loss_curve_ : list of float
         Cross-entropy on the labeled rows at each epoch of stage 3.
@@ -189,7 +201,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "pretraining_max_iter": [Interval(Integral, 0, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -280,42 +292,56 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             dropout=self.dropout,
             batch_size=self.batch_size,
             learning_rate_init=self.learning_rate_init,
-            max_iter=self.pretraining_max_iter,
+            max_iter=max(self.pretraining_max_iter, 1),
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             device=device,
             random_state=ae_seed,
             verbose=self.verbose,
         )
-        with warnings.catch_warnings():
-            # Pretraining is a means; a capped epoch budget is no concern.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            autoencoder.fit(X)
+        pretrain = self.pretraining_max_iter > 0
+        if pretrain:
+            with warnings.catch_warnings():
+                # Pretraining is a means; a capped epoch budget is no concern.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                autoencoder.fit(X)
+            encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
+        else:
+            # The same network and standardisation, untrained.
+            hidden = autoencoder._hidden_layer_sizes()
+            data = autoencoder._training_data(X, device)
+            autoencoder.shift_, autoencoder.scale_ = autoencoder._standardisation(data)
+            del data
+            fresh = autoencoder._new_module(X.shape[1], hidden, int(ae_seed))
+            encoder = fresh.encoder
 
         # The labeled rows, standardised as the autoencoder's input, with
         # their class indices.
-        X_labeled = X[labeled]
-        data = autoencoder._training_data(X_labeled, device)
+        data = autoencoder._training_data(X[labeled], device)
         rows = autoencoder._train_source(data, device)
         rows.targets = torch.as_tensor(
             y_index, dtype=torch.long, device=getattr(data, "device", "cpu")
         )
-        encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
         module = _Classifier(encoder, self.n_components, len(classes))
         generator = torch.Generator().manual_seed(int(seed))
         nn.init.xavier_uniform_(module.head.weight, generator=generator)
         nn.init.zeros_(module.head.bias)
 
-        # Stage 2: the head alone, then stage 3: everything.
-        encoder.requires_grad_(False)
-        head_net = self._train(autoencoder, module, rows, device, seed)
-        encoder.requires_grad_(True)
+        # Stage 2: the head alone (on pretrained codes), then stage 3:
+        # everything.
+        head_loss_curve = []
+        if pretrain:
+            encoder.requires_grad_(False)
+            head_net = self._train(autoencoder, module, rows, device, seed)
+            encoder.requires_grad_(True)
+            head_loss_curve = list(head_net.history[:, "train_loss"])
         net = self._train(autoencoder, module, rows, device, seed + 1)
 
         self.classes_ = classes
-        self.autoencoder_ = autoencoder
+        self.autoencoder_ = autoencoder if pretrain else None
+        self.shift_, self.scale_ = autoencoder.shift_, autoencoder.scale_
         self.net_ = net
-        self.head_loss_curve_ = list(head_net.history[:, "train_loss"])
+        self.head_loss_curve_ = head_loss_curve
         self.loss_curve_ = list(net.history[:, "train_loss"])
         self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
         self.n_labeled_ = int(labeled.sum())
@@ -380,7 +406,13 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             reset=False,
         )
         module = self.net_.module_
-        source = self.autoencoder_._source(X, next(module.parameters()).device)
+        source = RowSource(
+            X,
+            self.shift_,
+            self.scale_,
+            dtype=torch.float64 if X.dtype == np.float64 else torch.float32,
+            device=next(module.parameters()).device,
+        )
         if next(module.parameters()).dtype != source.dtype:
             # Computed in the input's dtype, so that results do not depend on
             # how rows are batched.

@@ -49,7 +49,7 @@ def test_five_labels_per_class_beat_an_mlp_on_the_labels_alone(digits):
     # The acceptance figure: digits, 5 labels per class, 3 seeds, default
     # settings against MLPClassifier of the same hidden shape.
     X, y = digits
-    ours, theirs = [], []
+    ours, theirs, unpretrained = [], [], []
     for seed in range(3):
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=0.3, stratify=y, random_state=seed
@@ -61,11 +61,26 @@ def test_five_labels_per_class_beat_an_mlp_on_the_labels_alone(digits):
             hidden_layer_sizes=(256, 128, 32), max_iter=2000, random_state=seed
         ).fit(X_train[keep], y_train[keep])
         theirs.append(mlp.score(X_test, y_test))
+        # The same network trained on the labeled rows from a random start.
+        alone = AutoEncoderClassifier(pretraining_max_iter=0, random_state=seed)
+        unpretrained.append(alone.fit(X_train, partial).score(X_test, y_test))
         assert clf.n_labeled_ == 50
         # The autoencoder saw every row, labeled or not.
         assert clf.autoencoder_.n_features_in_ == 64
         assert clf.autoencoder_.loss_curve_[-1] < clf.autoencoder_.loss_curve_[0]
     assert np.mean(ours) > np.mean(theirs)
+    assert np.mean(ours) > np.mean(unpretrained)
+
+
+def test_without_pretraining(digits):
+    X, y = digits
+    partial, _ = _few_labels(y, 5, 0)
+    clf = AutoEncoderClassifier(**{**FAST, "pretraining_max_iter": 0})
+    clf.fit(X, partial)
+    assert clf.autoencoder_ is None and clf.head_loss_curve_ == []
+    assert clf.n_iter_ == len(clf.loss_curve_)
+    assert clf.shift_.shape == (64,) and clf.scale_ > 0
+    assert clf.predict_proba(X).shape == (len(X), 10)
 
 
 def test_fully_supervised(digits):
