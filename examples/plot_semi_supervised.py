@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Few labels, many images: pretraining on unlabeled data
-=====================================================
+======================================================
 
 :class:`skae.AutoEncoderClassifier` follows scikit-learn's semi-supervised
 convention: rows labeled ``-1`` are unlabeled. It pretrains its encoder as an
