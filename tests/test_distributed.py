@@ -35,6 +35,9 @@ def _train(rank, world_size, port, Estimator, X, out):
             est = Estimator(**PARAMS, random_state=0 if rank == 0 else 1).fit(X)
         np.save(out / f"codes{rank}.npy", est.transform(X))
         np.save(out / f"loss{rank}.npy", np.array(est.loss_curve_))
+        # Tear the group down only once both are done: a process whose peer
+        # has closed its connections can abort in gloo's threads.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
