@@ -2,23 +2,22 @@
 
 import copy
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._autoencoder import AutoEncoderTransformer
-from ._base import _INFERENCE_BATCH_SIZE, resolve_device
+from ._base import _INFERENCE_BATCH_SIZE, _BaseAutoEncoder, resolve_device
 from ._docstrings import fill_doc
-from ._losses import RECONSTRUCTION_LOSSES
-from ._modules import ACTIVATIONS, set_generator
+from ._modules import set_generator
 from ._net import RowSource
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
@@ -187,28 +186,20 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
     (2, 10)
     """
 
+    # The autoencoder's constraints, for the parameters passed on to it.
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
+        **{
+            k: v
+            for k, v in _BaseAutoEncoder._parameter_constraints.items()
+            if k
+            not in {
+                "early_stopping",
+                "validation_fraction",
+                "warm_start",
+                "callbacks",
+            }
+        },
         "pretraining_max_iter": [Interval(Integral, 0, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
