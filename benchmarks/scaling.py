@@ -17,26 +17,10 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
-
-MB = 2**20
-
-
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return float("nan")
-
-
-def _reset_peak():
-    """Reset the peak resident set (``VmHWM``) to the current one."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+from _rss import MB, peak_growth
 
 
 def _data(n_rows, n_features):
@@ -58,8 +42,6 @@ def one(n_rows, n_features, device):
     from skae import AutoEncoderTransformer
 
     X = _data(n_rows, n_features)
-    _reset_peak()
-    before = _status("VmRSS")
     ae = AutoEncoderTransformer(
         32,
         hidden_layer_sizes=(512, 128),
@@ -68,11 +50,9 @@ def one(n_rows, n_features, device):
         device=device,
         random_state=0,
     )
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae.fit(X)
-    seconds = time.perf_counter() - start
+        _, seconds, growth = peak_growth(lambda: ae.fit(X))
     print(
         json.dumps(
             dict(
@@ -80,7 +60,7 @@ def one(n_rows, n_features, device):
                 features=n_features,
                 seconds=seconds,
                 data_mb=X.nbytes / MB,
-                growth_mb=(_status("VmHWM") - before) / MB,
+                growth_mb=growth / MB,
             )
         )
     )

@@ -27,6 +27,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -47,7 +48,13 @@ from ._losses import (
     ReconstructionLoss,
 )
 from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
-from ._net import AutoEncoderNet, RowSource, distributed_shard, memory_map
+from ._net import (
+    AutoEncoderNet,
+    RowSource,
+    StreamedRows,
+    distributed_shard,
+    lazy_array,
+)
 
 # Rows per batch in transform, inverse_transform and score_samples: large
 # enough to keep the device busy, small enough that memory stays bounded.
@@ -203,7 +210,12 @@ class _BaseAutoEncoder(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse CSR/CSC input is densified one batch at a
-            time, never whole.
+            time, never whole. A memory-mapped array (``numpy.memmap``) or a
+            lazily read one (an h5py dataset, a zarr or dask array) larger
+            than scikit-learn's ``working_memory`` (see
+            :func:`sklearn.config_context`; 1 GiB by default) as float32 is
+            streamed: read in blocks, shuffled within buffers of about half
+            that size, never loaded whole.
         y : None
             Ignored; present for API consistency.
 
@@ -277,6 +289,9 @@ class _BaseAutoEncoder(
                 batch_size=self._effective_batch_size(X.shape[0]),
             )
         data = self._training_data(X, device)
+        if isinstance(data, StreamedRows):
+            # The hooks below see the checked rows, read block by block.
+            X = data
         if not continuing:
             self.shift_, self.scale_ = self._standardisation(data)
             self._prepare_fit(X)
@@ -362,10 +377,12 @@ class _BaseAutoEncoder(
             )
 
     def _validate_input(self, X, *, reset, fitting=False):
-        # Outside fit, a memory-mapped file is checked batch by batch as it
-        # is read (see ``_source``): checked whole, it would all be read
-        # into memory first.
-        streamed = not fitting and memory_map(X) is not None
+        # A memory-mapped or lazily read array is checked batch by batch as
+        # it is read (see ``_source`` and ``StreamedRows``): checked or
+        # converted whole, it would all be read into memory first. ``fit``
+        # loads it whole when it is small.
+        if lazy_array(X) and (not fitting or self._streams(X)):
+            return self._validate_lazy(X, reset=reset, fitting=fitting)
         X = validate_data(
             self,
             X,
@@ -373,10 +390,46 @@ class _BaseAutoEncoder(
             dtype=[np.float64, np.float32],
             reset=reset,
             ensure_min_samples=2 if fitting else 1,
-            ensure_all_finite=not streamed,
         )
-        if self.loss in NON_NEGATIVE_LOSSES and not streamed:
+        if self.loss in NON_NEGATIVE_LOSSES:
             self._check_support(X.data if sp.issparse(X) else X)
+        return X
+
+    @staticmethod
+    def _streams(X):
+        """Whether ``fit`` streams ``X`` instead of loading it as float32."""
+        n_bytes = 4 * int(np.prod(X.shape, dtype=np.int64))
+        return n_bytes > get_config()["working_memory"] * 2**20
+
+    def _validate_lazy(self, X, *, reset, fitting):
+        """``validate_data``'s checks that do not read the values of ``X``.
+
+        The values (NaN, infinity, the loss's support) are checked by
+        ``_check_rows`` as each batch is read.
+        """
+        name = type(self).__name__
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D array, got an array of shape {X.shape} instead."
+            )
+        kind = np.dtype(X.dtype).kind
+        if kind == "c":
+            raise ValueError("Complex data not supported.")
+        if kind not in "biuf":
+            raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
+        n_samples, n_features = X.shape
+        minimum = 2 if fitting else 1
+        if n_samples < minimum:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={X.shape}) while "
+                f"a minimum of {minimum} is required by {name}."
+            )
+        if n_features < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a "
+                f"minimum of 1 is required by {name}."
+            )
+        validate_data(self, X, skip_check_array=True, reset=reset)
         return X
 
     def _check_rows(self, rows):
@@ -439,9 +492,22 @@ class _BaseAutoEncoder(
 
         A dense tensor is an owned copy, on ``device`` when it fits there
         (pinned in host memory otherwise), so it can be standardised in place.
+        An array that ``_validate_input`` left lazy (see ``_streams``) is
+        served by a ``StreamedRows`` instead, after a pass that checks its
+        values and computes its statistics.
         """
         if sp.issparse(X):
             return X.tocsr()
+        if lazy_array(X) and self._streams(X):
+            # Half of the working memory for the shuffled buffer, half for
+            # the blocks it is read from.
+            row_bytes = 4 * X.shape[1]
+            buffer_rows = get_config()["working_memory"] * 2**20 // 2 // row_bytes
+            rows = StreamedRows(
+                X, device=device, check=self._check_rows, buffer_rows=buffer_rows
+            )
+            rows.moments()  # Checks every value once, before training.
+            return rows
         X = np.asarray(X, dtype=np.float32)
         if torch.device(device).type == "cpu":
             return torch.tensor(X)
@@ -460,7 +526,10 @@ class _BaseAutoEncoder(
         """
         if self.loss != "mse":
             return None, 1.0
-        if sp.issparse(data):
+        if isinstance(data, StreamedRows):
+            stats = data.moments()
+            mean, var = stats.mean, stats.var
+        elif sp.issparse(data):
             mean = np.asarray(data.mean(axis=0), dtype=np.float64).ravel()
             sq = np.asarray(data.multiply(data).mean(axis=0), dtype=np.float64).ravel()
             var = np.maximum(sq - mean**2, 0)
@@ -477,7 +546,9 @@ class _BaseAutoEncoder(
         """Hook: compute data-dependent fitted state before a fresh fit.
 
         Called once ``shift_`` and ``scale_`` are set, with the validated
-        training data; the base class needs nothing here.
+        training data (a ``StreamedRows`` when ``fit`` streams it, whose
+        ``moments()`` are already computed); the base class needs nothing
+        here.
         """
 
     def _finish_fit(self, X, rows):
@@ -589,12 +660,18 @@ class _BaseAutoEncoder(
             n_valid = min(max(1, n_valid), n_samples - 1)
             perm = rng.permutation(n_samples)
             index = [np.sort(perm[n_valid:]), np.sort(perm[:n_valid])]
-            if isinstance(data, torch.Tensor):
-                index = [torch.from_numpy(i).to(data.device) for i in index]
-            parts = [data[i] for i in index]
+            if isinstance(data, StreamedRows):
+                parts = [data.take(i) for i in index]
+            else:
+                if isinstance(data, torch.Tensor):
+                    index = [torch.from_numpy(i).to(data.device) for i in index]
+                parts = [data[i] for i in index]
         return [None if p is None else self._train_source(p, device) for p in parts]
 
     def _train_source(self, data, device):
+        if isinstance(data, StreamedRows):
+            # Its values were checked when its statistics were computed.
+            return data.standardised(self.shift_, self.scale_)
         if sp.issparse(data):
             return RowSource(data, self.shift_, self.scale_, device=device)
         if self.shift_ is not None:
@@ -610,7 +687,7 @@ class _BaseAutoEncoder(
             self.scale_,
             dtype=self._torch_dtype(X),
             device=device,
-            check=self._check_rows if memory_map(X) is not None else None,
+            check=self._check_rows if lazy_array(X) else None,
         )
 
     def _record_history(self, n_before, check_convergence=True):
@@ -789,7 +866,8 @@ class _BaseAutoEncoder(
 
     @staticmethod
     def _torch_dtype(X):
-        return torch.float64 if X.dtype == np.float64 else torch.float32
+        # float64 for anything but float32, as ``validate_data`` converts.
+        return torch.float32 if X.dtype == np.float32 else torch.float64
 
     def _infer(self, X, fn, n_out):
         """Apply ``fn(module, batch)`` to ``X`` in batches into one array.

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
+from ._net import StreamedRows
 
 
 @fill_doc
@@ -186,7 +187,10 @@ class DenoisingAE(_BaseAutoEncoder):
             )
 
     def _prepare_fit(self, X):
-        if sp.issparse(X):
+        if isinstance(X, StreamedRows):
+            stats = X.moments()
+            self.data_min_, self.data_max_ = stats.min, stats.max
+        elif sp.issparse(X):
             self.data_min_ = X.min(axis=0).toarray().ravel().astype(np.float64)
             self.data_max_ = X.max(axis=0).toarray().ravel().astype(np.float64)
         else:

@@ -10,6 +10,8 @@ pickling are skorch's own.
   standardised and on the training device is sliced with a permutation drawn
   on that device; a NumPy array or a scipy CSR matrix is sliced on the host
   and converted batch by batch, so sparse data is never densified whole.
+  A :class:`StreamedRows` serves an array larger than memory (a memmap, an
+  h5py or zarr array), reading it in blocks gathered into shuffled buffers.
 - There is no ``Dataset``/``DataLoader`` and no host-device synchronisation
   inside an epoch: batch losses are summed on the device and read once per
   epoch, which is also when a non-finite loss is detected.
@@ -20,6 +22,7 @@ pickling are skorch's own.
 
 import math
 import mmap
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,7 +105,9 @@ class RowSource:
         # Zero-copy where possible; read-only memory (a memmap) is copied,
         # since torch cannot wrap it.
         batch = torch.from_numpy(rows) if rows.flags.writeable else torch.tensor(rows)
-        batch = batch.to(self.device, non_blocking=True)
+        return self._standardise(batch.to(self.device, non_blocking=True))
+
+    def _standardise(self, batch):
         if self.offset is not None:
             batch = torch.add(self.offset, batch, alpha=1 / self.scale)
         return batch
@@ -123,16 +128,230 @@ class RowSource:
         data that is not a shared mapping of a file, or for ``index`` that
         is not a slice.
         """
-        if self._mapping is None or not isinstance(index, slice):
+        if isinstance(index, slice):
+            self._release_rows(index.start, index.stop)
+
+    def _release_rows(self, start, stop):
+        """Drop the file pages of rows ``start:stop`` of ``X`` (see ``release``)."""
+        if self._mapping is None:
             return
         mapping, base = self._mapping
         row_bytes = self.X.strides[0]
-        start = self.X.ctypes.data - base + index.start * row_bytes
-        stop = start + (index.stop - index.start) * row_bytes
-        start -= start % mmap.PAGESIZE
-        stop = min(len(mapping), -(-stop // mmap.PAGESIZE) * mmap.PAGESIZE)
-        if stop > start:
-            mapping.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        first = self.X.ctypes.data - base + start * row_bytes
+        last = first + (stop - start) * row_bytes
+        first -= first % mmap.PAGESIZE
+        last = min(len(mapping), -(-last // mmap.PAGESIZE) * mmap.PAGESIZE)
+        if last > first:
+            mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+    def shuffled(self, batch_size, generator=None, shard=None):
+        """Training batches ``(index, rows)`` in a new random order.
+
+        The permutation is drawn from ``generator``, where it lives (a
+        permutation copied to a GPU would stall the host until the device
+        caught up, once per epoch). With ``shard=(rank, world_size)`` each
+        batch keeps every ``world_size``-th row, starting at ``rank``.
+        """
+        rank, world = shard or (0, 1)
+        device = generator.device if generator is not None else "cpu"
+        perm = torch.randperm(len(self), generator=generator, device=device)
+        for start in range(0, len(self), batch_size):
+            index = perm[start + rank : start + batch_size : world]
+            yield index, self.rows(index)
+
+
+class ColumnStats(NamedTuple):
+    """Per-feature mean, variance, minimum and maximum (float64 arrays)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+
+
+class StreamedRows(RowSource):
+    """Rows of an array that is read in blocks, never loaded whole.
+
+    For a ``numpy.memmap`` or a lazily read array (an h5py dataset, a zarr
+    or dask array: anything with ``shape``, a NumPy ``dtype`` and slicing)
+    larger than memory. Each training epoch reads the array in random
+    order, block by block: it draws a permutation of the blocks, gathers
+    them into buffers of ``buffer_rows`` rows, shuffles each buffer and
+    slices batches from it; the rows left over from one buffer start the
+    next, so every batch but the last is full. A buffer holds 64 blocks
+    drawn from anywhere in the array, so its batches mix rows from 64
+    places even when the array is sorted (by class, say). Each block is
+    copied into the buffer and its pages released, so resident memory grows
+    by about one buffer.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The array, read with ``X[start:stop]``.
+    shift, scale, dtype, device, check :
+        As for :class:`RowSource`.
+    index : ndarray of int, default=None
+        Sorted rows of ``X`` to serve (a training or validation split);
+        None serves them all.
+    buffer_rows : int, default=65536
+        Rows shuffled together; a block is 1/64 of a buffer.
+    """
+
+    def __init__(
+        self,
+        X,
+        shift=None,
+        scale=1.0,
+        dtype=torch.float32,
+        device="cpu",
+        check=None,
+        index=None,
+        buffer_rows=65536,
+    ):
+        super().__init__(X, shift, scale, dtype, device, check)
+        self.index = index
+        self.buffer_rows = max(1, int(buffer_rows))
+        self.block_rows = max(1, self.buffer_rows // 64)
+        self._moments = None
+
+    def __len__(self):
+        return self.X.shape[0] if self.index is None else len(self.index)
+
+    @property
+    def on_device(self):
+        return False
+
+    def take(self, index):
+        """The same array restricted to rows ``index`` of those it serves."""
+        index = np.asarray(index)
+        if self.index is not None:
+            index = self.index[index]
+        return type(self)(
+            self.X,
+            dtype=self.dtype,
+            device=self.device,
+            check=self.check,
+            index=index,
+            buffer_rows=self.buffer_rows,
+        )
+
+    def standardised(self, shift, scale, check=None):
+        """The same rows, served standardised as ``(x - shift) / scale``."""
+        return type(self)(
+            self.X,
+            shift,
+            scale,
+            dtype=self.dtype,
+            device=self.device,
+            check=check,
+            index=self.index,
+            buffer_rows=self.buffer_rows,
+        )
+
+    def _read(self, start, stop, out=None):
+        """Served rows ``start:stop``, checked, as a NumPy array in ``dtype``.
+
+        Reads one contiguous range of ``X`` (a split reads the rows between
+        its own too, and drops them), copies it into ``out`` (a new array by
+        default) and releases its pages.
+        """
+        if self.index is None:
+            first, last, keep = start, stop, None
+        else:
+            rows = self.index[start:stop]
+            first, last = int(rows[0]), int(rows[-1]) + 1
+            keep = None if last - first == len(rows) else rows - first
+        block = np.asarray(self.X[first:last])
+        if keep is not None:
+            block = block[keep]
+        if self.check is not None:
+            self.check(block)
+        if out is None:
+            out = np.empty(block.shape, dtype=_NUMPY_DTYPES[self.dtype])
+        out[...] = block
+        self._release_rows(first, last)
+        return out
+
+    def rows(self, index):
+        """Rows ``index`` (a slice of the served rows) as a tensor."""
+        if not isinstance(index, slice):
+            raise TypeError("StreamedRows serves slices of rows only.")
+        start, stop, step = index.indices(len(self))
+        if stop <= start:
+            block = np.empty((0, self.X.shape[1]), dtype=_NUMPY_DTYPES[self.dtype])
+        else:
+            block = self._read(start, stop)[::step]
+        batch = torch.from_numpy(np.ascontiguousarray(block))
+        return self._standardise(batch.to(self.device, non_blocking=True))
+
+    def release(self, index):
+        """Nothing to do: ``rows`` releases the pages it reads."""
+
+    def blocks(self):
+        """The served rows, block by block, in order, as NumPy arrays."""
+        for start in range(0, len(self), self.block_rows):
+            yield self._read(start, min(start + self.block_rows, len(self)))
+
+    @property
+    def shape(self):
+        return (len(self), self.X.shape[1])
+
+    def moments(self):
+        """Per-feature statistics of the served rows, from one pass in blocks.
+
+        Returns a :class:`ColumnStats` of float64 arrays, computed on the
+        first call (which also runs ``check`` on every row) and cached.
+        Blocks are combined with Chan et al.'s pairwise update, which stays
+        accurate where a running sum of squares would cancel.
+        """
+        if self._moments is not None:
+            return self._moments
+        n, mean, m2 = 0, 0.0, 0.0
+        low, high = np.inf, -np.inf
+        for block in self.blocks():
+            block = block.astype(np.float64)
+            k = len(block)
+            block_mean = block.mean(axis=0)
+            block_m2 = ((block - block_mean) ** 2).sum(axis=0)
+            delta = block_mean - mean
+            total = n + k
+            mean = mean + delta * (k / total)
+            m2 = m2 + block_m2 + delta**2 * (n * k / total)
+            n = total
+            low = np.minimum(low, block.min(axis=0))
+            high = np.maximum(high, block.max(axis=0))
+        self._moments = ColumnStats(mean, m2 / n, low, high)
+        return self._moments
+
+    def shuffled(self, batch_size, generator=None, shard=None):
+        rank, world = shard or (0, 1)
+        n, block = len(self), self.block_rows
+        order = torch.randperm(-(-n // block), generator=generator)
+        per_buffer = max(1, self.buffer_rows // block)
+        leftover = np.empty((0, self.X.shape[1]), dtype=_NUMPY_DTYPES[self.dtype])
+        for group in order.split(per_buffer):
+            spans = [(b * block, min(b * block + block, n)) for b in group.tolist()]
+            size = len(leftover) + sum(stop - start for start, stop in spans)
+            # The buffer is the only copy: blocks are read into it, and
+            # batches are gathered from it and standardised one at a time.
+            host = np.empty((size, leftover.shape[1]), dtype=leftover.dtype)
+            host[: len(leftover)] = leftover
+            at = len(leftover)
+            for start, stop in spans:
+                self._read(start, stop, out=host[at : at + stop - start])
+                at += stop - start
+            buffer = torch.from_numpy(host).to(self.device)
+            perm = torch.randperm(size, generator=generator)
+            on_device = perm.to(self.device)
+            n_full = size - size % batch_size
+            for start in range(0, n_full, batch_size):
+                index = on_device[start + rank : start + batch_size : world]
+                yield None, self._standardise(buffer[index])
+            leftover = host[perm[n_full:].numpy()]
+            del buffer, host
+        if len(leftover):
+            batch = torch.from_numpy(leftover[rank::world]).to(self.device)
+            yield None, self._standardise(batch)
 
 
 def memory_map(X):
@@ -142,6 +361,28 @@ def memory_map(X):
             return X
         X = X.base
     return None
+
+
+def lazy_array(X):
+    """Whether ``X`` is an array read from storage as it is sliced.
+
+    True for a ``numpy.memmap`` (or a view of one) and for array-likes that
+    are not NumPy arrays but have a ``shape``, a NumPy ``dtype`` and slicing
+    (an h5py dataset, a zarr or dask array): data that may be larger than
+    memory, and is best read a block at a time.
+    """
+    if memory_map(X) is not None:
+        return True
+    if isinstance(X, np.ndarray) or sp.issparse(X) or torch.is_tensor(X):
+        return False
+    if hasattr(X, "iloc"):
+        # pandas: validated (and its feature names read) as a whole.
+        return False
+    return (
+        isinstance(getattr(X, "dtype", None), np.dtype)
+        and hasattr(X, "shape")
+        and hasattr(X, "__getitem__")
+    )
 
 
 def _file_mapping(X):
@@ -181,13 +422,13 @@ def distributed_shard():
 class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a :class:`RowSource`.
 
-    With ``shuffle``, each pass draws a new permutation from ``generator``,
-    which lives where the rows do. The target is the clean batch (or the
-    source's ``targets``); corruption, where an estimator asks for it,
-    happens in the train step.
+    With ``shuffle``, each pass serves the rows in a new random order drawn
+    from ``generator`` (see :meth:`RowSource.shuffled`). The target is the
+    clean batch (or the source's ``targets``); corruption, where an
+    estimator asks for it, happens in the train step.
     With ``shard=(rank, world_size)`` each process keeps every
     ``world_size``-th row of each batch, starting at ``rank``: the processes
-    draw the same permutation, so together they cover each batch once.
+    draw the same order, so together they cover each batch once.
     """
 
     def __init__(self, source, batch_size, shuffle, generator=None, shard=None):
@@ -201,21 +442,18 @@ class BatchIterator:
         return math.ceil(len(self.source) / self.batch_size)
 
     def __iter__(self):
-        n, bs = len(self.source), self.batch_size
-        rank, world = self.shard or (0, 1)
-        if not self.shuffle:
-            for index in self.source.batches(bs):
-                yield self._batch(slice(index.start + rank, index.stop, world))
+        if self.shuffle:
+            for index, rows in self.source.shuffled(
+                self.batch_size, self.generator, self.shard
+            ):
+                yield self._batch(index, rows)
             return
-        # Drawn where the rows live: a permutation copied to a GPU would stall
-        # the host until the device caught up, once per epoch.
-        device = self.generator.device if self.generator is not None else "cpu"
-        perm = torch.randperm(n, generator=self.generator, device=device)
-        for start in range(0, n, bs):
-            yield self._batch(perm[start + rank : start + bs : world])
+        rank, world = self.shard or (0, 1)
+        for index in self.source.batches(self.batch_size):
+            index = slice(index.start + rank, index.stop, world)
+            yield self._batch(index, self.source.rows(index))
 
-    def _batch(self, index):
-        rows = self.source.rows(index)
+    def _batch(self, index, rows):
         targets = self.source.targets
         if targets is None:
             return rows, rows

@@ -1,9 +1,12 @@
-"""transform, inverse_transform and score_samples over memory-mapped files."""
+"""Memory-mapped and lazily read arrays: streamed fit, batched inference."""
 
 import numpy as np
 import pytest
+import torch
+from sklearn import config_context
 
-from skae import AutoEncoderTransformer, ConvAutoEncoder
+from skae import AutoEncoderTransformer, ConvAutoEncoder, DenoisingAE
+from skae._net import StreamedRows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -90,3 +93,192 @@ def test_four_dimensional_memmap_of_images(tmp_path):
     ae.fit(images)
     X = np.load(_saved(tmp_path / "images.npy", images), mmap_mode="r")
     np.testing.assert_array_equal(ae.transform(X), ae.transform(images))
+
+
+def test_uint8_memmap_is_read_as_in_memory(tmp_path, model):
+    pixels = np.random.RandomState(1).randint(0, 2, size=(500, 16)).astype(np.uint8)
+    X = np.load(_saved(tmp_path / "X.npy", pixels), mmap_mode="r")
+    codes = model.transform(X)
+    assert codes.dtype == np.float64
+    np.testing.assert_array_equal(codes, model.transform(pixels))
+
+
+# Streamed fit ----------------------------------------------------------
+# ``fit`` streams a memmap (or lazily read array) larger than scikit-learn's
+# working_memory; 1 MiB here, so that a few MB of rows are streamed.
+
+
+class _Reads:
+    """A lazily read array (as an h5py dataset) that records every read."""
+
+    def __init__(self, X):
+        self._X = X
+        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
+        self.reads = []
+
+    def __getitem__(self, index):
+        rows = self._X[index]
+        self.reads.append(len(rows))
+        return rows
+
+
+@pytest.fixture
+def low_rank():
+    """20,000 x 32 float32 rows (2.4 MiB) near a 4-dimensional subspace."""
+    rng = np.random.RandomState(0)
+    codes = rng.normal(size=(24000, 4))
+    X = np.tanh(codes @ rng.normal(size=(4, 32))) + 0.05 * rng.normal(size=(24000, 32))
+    return X[:20000].astype(np.float32), X[20000:].astype(np.float32)
+
+
+def _ae(**params):
+    params = {"hidden_layer_sizes": (32,), "max_iter": 8, "random_state": 0, **params}
+    return AutoEncoderTransformer(4, **params)
+
+
+def _mse(model, X):
+    return np.mean((model.inverse_transform(model.transform(X)) - X) ** 2)
+
+
+def test_streamed_fit_learns_as_well_as_in_memory(tmp_path, low_rank):
+    train, test = low_rank
+    X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
+    in_memory = _ae().fit(train)
+    with config_context(working_memory=1):
+        streamed = _ae().fit(X)
+        again = _ae().fit(X)
+    # Reproducible, and as good as the model trained on the loaded rows.
+    np.testing.assert_array_equal(streamed.transform(test), again.transform(test))
+    assert streamed.n_iter_ == in_memory.n_iter_ == 8
+    assert _mse(streamed, test) < 1.1 * _mse(in_memory, test)
+    # The statistics come from the streamed pass.
+    np.testing.assert_allclose(streamed.shift_, train.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(streamed.scale_, in_memory.scale_, rtol=1e-5)
+    # A memmap within the working memory is loaded: the in-memory result.
+    np.testing.assert_array_equal(
+        _ae().fit(X).transform(test), in_memory.transform(test)
+    )
+
+
+def test_streamed_fit_reads_in_blocks_once_per_epoch(low_rank):
+    train, _ = low_rank
+    X = _Reads(train)
+    with config_context(working_memory=1):
+        model = _ae(max_iter=3).fit(X)
+    # One pass to check the values and standardise, one per epoch, then one
+    # for the statistics of the codes (in inference batches of 4,096 rows).
+    assert sum(X.reads) == (1 + 3 + 1) * len(train)
+    block_rows = 2**20 // 2 // (4 * 32) // 64
+    assert max(X.reads[: -(-len(train) // 4096)]) <= block_rows
+    assert model.transform(train).shape == (len(train), 4)
+
+
+def test_streamed_epochs_are_permutations_of_mixed_batches():
+    n = 5000
+    X = np.arange(n, dtype=np.float32)[:, None]
+    rows = StreamedRows(X, buffer_rows=640)
+    generator = torch.Generator().manual_seed(0)
+    seen = []
+    for _ in range(2):
+        batches = [b for _, b in rows.shuffled(128, generator)]
+        assert all(len(b) == 128 for b in batches[:-1])
+        order = torch.cat(batches).ravel().numpy()
+        np.testing.assert_array_equal(np.sort(order), np.arange(n))
+        seen.append(order)
+        # A batch mixes rows from all over the file, not one block's.
+        assert np.ptp(batches[0].numpy()) > n / 4
+    assert not np.array_equal(seen[0], seen[1])
+    # Two processes' shares of each batch make the batch.
+    shares = [
+        list(rows.shuffled(128, torch.Generator().manual_seed(1), (rank, 2)))
+        for rank in (0, 1)
+    ]
+    whole = list(rows.shuffled(128, torch.Generator().manual_seed(1)))
+    for (_, a), (_, b), (_, batch) in zip(*shares, whole, strict=True):
+        np.testing.assert_array_equal(
+            np.sort(torch.cat([a, b]).ravel().numpy()), np.sort(batch.ravel().numpy())
+        )
+
+
+def test_streamed_fit_with_early_stopping_and_denoising(tmp_path, low_rank):
+    train, _ = low_rank
+    X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
+    with config_context(working_memory=1):
+        model = _ae(early_stopping=True, max_iter=3).fit(X)
+        denoising = DenoisingAE(
+            4, hidden_layer_sizes=(8,), max_iter=1, random_state=0
+        ).fit(X)
+    assert len(model.validation_scores_) == model.n_iter_ == 3
+    assert model.validation_scores_[-1] > model.validation_scores_[0]
+    np.testing.assert_array_equal(denoising.data_min_, train.min(axis=0))
+    np.testing.assert_array_equal(denoising.data_max_, train.max(axis=0))
+
+
+def test_streamed_fit_checks_values_before_training(tmp_path, low_rank):
+    train, _ = low_rank
+    train = train.copy()
+    train[19000, 5] = np.inf
+    X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
+    model = _ae()
+    with config_context(working_memory=1), pytest.raises(ValueError, match="infinity"):
+        model.fit(X)
+    assert not hasattr(model, "net_")
+    train[19000, 5] = -1
+    X = np.load(_saved(tmp_path / "Y.npy", train), mmap_mode="r")
+    with config_context(working_memory=1), pytest.raises(ValueError, match="Negative"):
+        _ae(loss="poisson").fit(X)
+
+
+def test_lazy_array_shape_and_dtype_errors(low_rank):
+    train, _ = low_rank
+    with config_context(working_memory=1):
+        with pytest.raises(ValueError, match="Expected a 2D array"):
+            _ae().fit(_Reads(train.reshape(-1)))
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            _ae().fit(_Reads(train.astype(np.complex64)))
+        with pytest.raises(ValueError, match="needs numeric data"):
+            _ae().fit(_Reads(train.astype("U3")))
+        model = _ae(max_iter=1).fit(_Reads(train))
+    with pytest.raises(ValueError, match="X has 31 features"):
+        model.transform(_Reads(train[:, :31]))
+    with pytest.raises(ValueError, match="minimum of 1 is required"):
+        model.transform(_Reads(train[:0]))
+
+
+def test_dask_and_h5py_arrays_stream(tmp_path, low_rank):
+    da = pytest.importorskip("dask.array")
+    h5py = pytest.importorskip("h5py")
+    train, test = low_rank
+    with h5py.File(tmp_path / "X.h5", "w") as f:
+        f.create_dataset("X", data=train, chunks=(512, 32))
+    with config_context(working_memory=1):
+        reference = _ae(max_iter=2).fit(train[:, :])
+        with h5py.File(tmp_path / "X.h5", "r") as f:
+            from_h5 = _ae(max_iter=2).fit(f["X"])
+            np.testing.assert_array_equal(
+                from_h5.transform(f["X"]), from_h5.transform(train)
+            )
+        from_dask = _ae(max_iter=2).fit(da.from_array(train, chunks=(1000, 32)))
+    # The same rows in the same blocks: the same model.
+    np.testing.assert_array_equal(from_h5.transform(test), from_dask.transform(test))
+    assert _mse(from_h5, test) < 1.2 * _mse(reference, test)
+
+
+@pytest.mark.skipif(
+    not __import__("os").path.exists("/proc/self/status"), reason="Linux only"
+)
+def test_streamed_fit_releases_the_file(tmp_path):
+    n_rows = 100 * 2**20 // (16 * 4)
+    X = np.lib.format.open_memmap(
+        tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n_rows, 16)
+    )
+    X[:] = np.random.RandomState(0).uniform(size=(1, 16))
+    X.flush()
+    del X
+    X = np.load(tmp_path / "big.npy", mmap_mode="r")
+    before = _file_pages()
+    with config_context(working_memory=16):
+        AutoEncoderTransformer(
+            2, hidden_layer_sizes=(4,), max_iter=1, batch_size=4096, random_state=0
+        ).fit(X)
+    assert _file_pages() - before < 20 * 2**20

@@ -1,47 +1,32 @@
-"""Peak resident memory of ``transform`` over a memory-mapped file.
+"""Peak resident memory of ``transform`` and ``fit`` over a memory-mapped file.
 
 Writes a ``--rows`` x 784 float32 ``.npy`` file (MNIST-5k tiled, with a little
-noise so rows differ), fits an ``AutoEncoderTransformer(32)`` on 5,000 rows,
-and then transforms the whole file opened with ``np.load(mmap_mode='r')``.
-Prints the growth of the process's peak resident set (Linux ``VmHWM``, reset
-through ``/proc/self/clear_refs`` just before the call) against the size of
-the file and of the output, next to ``IncrementalPCA.transform`` on the same
-file, which also works batch by batch.
+noise so rows differ) and opens it with ``np.load(mmap_mode='r')``. Measures
+the growth of the process's peak resident set (Linux ``VmHWM``, reset through
+``/proc/self/clear_refs`` just before each call) against the size of the file:
 
-Run: ``python benchmarks/memmap_transform.py [--rows 1000000] [--path FILE]``.
+- ``transform`` of the whole file by an ``AutoEncoderTransformer(32)`` fitted
+  on 5,000 rows, next to ``IncrementalPCA.transform``, which also works batch
+  by batch;
+- ``fit`` of ``AutoEncoderTransformer(32, hidden_layer_sizes=(512, 128))`` for
+  ``--epochs`` epochs at batch 1024 on the whole file, which it streams (the
+  file is larger than scikit-learn's ``working_memory``, 1 GiB by default).
+  ``benchmarks/scaling.py`` fits the same network on the same rows in memory.
+
+Run: ``python benchmarks/memmap.py [--rows 1000000] [--epochs 1] [--path FILE]``.
 """
 
 import argparse
 import os
-import time
 import warnings
 
 import numpy as np
+from _rss import MB, peak_growth
+from sklearn import get_config
 from sklearn.decomposition import IncrementalPCA
 from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoEncoderTransformer
-
-MB = 2**20
-
-
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def peak_growth(fn):
-    """Run ``fn()``; its result, seconds and the growth of the peak RSS."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset VmHWM to the current resident set
-    before = _status("VmRSS")
-    start = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - start
-    return result, seconds, _status("VmHWM") - before
 
 
 def write_file(path, n_rows):
@@ -64,13 +49,13 @@ def write_file(path, n_rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--path", default="/tmp/skae_memmap_benchmark.npy")
     args = parser.parse_args()
     images = write_file(args.path, args.rows)
+    warnings.simplefilter("ignore", ConvergenceWarning)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            ae = AutoEncoderTransformer(32, max_iter=2, random_state=0).fit(images)
+        ae = AutoEncoderTransformer(32, max_iter=2, random_state=0).fit(images)
         ipca = IncrementalPCA(32, batch_size=4096).fit(images)
         X = np.load(args.path, mmap_mode="r")
         print(
@@ -82,10 +67,26 @@ def main():
             X = np.load(args.path, mmap_mode="r")
             codes, seconds, growth = peak_growth(lambda m=model, X=X: m.transform(X))
             print(
-                f"{name:>15}: peak RSS growth {growth / MB:8,.0f} MB, "
+                f"{name + ' transform':>24}: peak RSS growth {growth / MB:8,.0f} MB, "
                 f"{args.rows / seconds:12,.0f} rows/s, codes {codes.shape}"
             )
             del codes
+
+        X = np.load(args.path, mmap_mode="r")
+        deep = AutoEncoderTransformer(
+            32,
+            hidden_layer_sizes=(512, 128),
+            batch_size=1024,
+            max_iter=args.epochs,
+            random_state=0,
+        )
+        _, seconds, growth = peak_growth(lambda: deep.fit(X))
+        print(
+            f"{'skae fit (streamed)':>24}: peak RSS growth {growth / MB:8,.0f} MB, "
+            f"{seconds / args.epochs:8.2f} s/epoch (fit {seconds:.1f} s), "
+            f"working_memory {get_config()['working_memory']} MB, "
+            f"final training loss {deep.loss_curve_[-1]:.4f}"
+        )
     finally:
         os.remove(args.path)
 
