@@ -13,7 +13,8 @@ the growth of the process's peak resident set (Linux ``VmHWM``, reset through
   file is larger than scikit-learn's ``working_memory``, 1 GiB by default).
   ``benchmarks/scaling.py`` fits the same network on the same rows in memory.
 
-Run: ``python benchmarks/memmap.py [--rows 1000000] [--epochs 1] [--path FILE]``.
+Run: ``python benchmarks/memmap.py [--rows 1000000] [--epochs 1]
+[--working-memory MIB] [--path FILE]``.
 """
 
 import argparse
@@ -22,7 +23,7 @@ import warnings
 
 import numpy as np
 from _rss import MB, peak_growth
-from sklearn import get_config
+from sklearn import config_context, get_config
 from sklearn.decomposition import IncrementalPCA
 from sklearn.exceptions import ConvergenceWarning
 
@@ -51,6 +52,9 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--path", default="/tmp/skae_memmap_benchmark.npy")
+    parser.add_argument(
+        "--working-memory", type=int, default=None, help="MiB, for the fit"
+    )
     args = parser.parse_args()
     images = write_file(args.path, args.rows)
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -80,11 +84,13 @@ def main():
             max_iter=args.epochs,
             random_state=0,
         )
-        _, seconds, growth = peak_growth(lambda: deep.fit(X))
+        with config_context(working_memory=args.working_memory):
+            _, seconds, growth = peak_growth(lambda: deep.fit(X))
         print(
             f"{'skae fit (streamed)':>24}: peak RSS growth {growth / MB:8,.0f} MB, "
             f"{seconds / args.epochs:8.2f} s/epoch (fit {seconds:.1f} s), "
-            f"working_memory {get_config()['working_memory']} MB, "
+            f"working_memory {args.working_memory or get_config()['working_memory']} "
+            "MiB, "
             f"final training loss {deep.loss_curve_[-1]:.4f}"
         )
     finally:
