@@ -499,8 +499,8 @@ class _BaseAutoEncoder(
         if sp.issparse(X):
             return X.tocsr()
         if lazy_array(X) and self._streams(X):
-            # Half of the working memory for the shuffled buffer, half for
-            # the blocks it is read from.
+            # Half of the working memory for the shuffled buffer (the only
+            # copy of the rows it holds); the rest for batches and the model.
             row_bytes = 4 * X.shape[1]
             buffer_rows = get_config()["working_memory"] * 2**20 // 2 // row_bytes
             rows = StreamedRows(
