@@ -139,6 +139,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         n_iter_no_change=10,
         warm_start=False,
         device="cpu",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -160,6 +161,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

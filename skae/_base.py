@@ -47,7 +47,7 @@ from ._losses import (
     UNIT_INTERVAL_LOSSES,
     ReconstructionLoss,
 )
-from ._modules import ACTIVATIONS, MLPAutoEncoder, set_generator
+from ._modules import ACTIVATIONS, MLPAutoEncoder
 from ._net import (
     AutoEncoderNet,
     RowSource,
@@ -100,6 +100,18 @@ def resolve_device(device):
     return str(dev)
 
 
+def check_precision(precision, device):
+    """Refuse ``precision='bf16'`` on a GPU without bfloat16 arithmetic."""
+    if precision != "bf16":
+        return
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bf16' was requested, but {torch.cuda.get_device_name(device)} "
+            "does not support bfloat16. Use precision='float32' (or 'tf32')."
+        )
+
+
 def _fits_on_device(nbytes, device):
     """Whether a training set of ``nbytes`` can stay resident on ``device``."""
     device = torch.device(device)
@@ -140,6 +152,7 @@ class _BaseAutoEncoder(
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str, torch.device],
+        "precision": [StrOptions({"float32", "tf32", "bf16"})],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -176,6 +189,7 @@ class _BaseAutoEncoder(
         n_iter_no_change=10,
         warm_start=False,
         device="cpu",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -195,6 +209,7 @@ class _BaseAutoEncoder(
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -261,6 +276,7 @@ class _BaseAutoEncoder(
         X = self._validate_input(X, reset=not continuing, fitting=True)
         self._check_params()
         device = resolve_device(self.device)
+        check_precision(self.precision, device)
         shard = distributed_shard()
         if shard is not None and device == "cuda":
             # One GPU per process, as torchrun numbers them.
@@ -287,6 +303,7 @@ class _BaseAutoEncoder(
                 lr=self.learning_rate_init,
                 max_epochs=self.max_iter,
                 batch_size=self._effective_batch_size(X.shape[0]),
+                precision=self.precision,
             )
         data = self._training_data(X, device)
         if isinstance(data, StreamedRows):
@@ -302,15 +319,7 @@ class _BaseAutoEncoder(
 
         train, valid = self._training_sources(data, device, rng)
         del data
-        generator = torch.Generator(device=device).manual_seed(seed + 1)
-        # On a CPU one stream serves all, so that dense and sparse input (whose
-        # rows live on the host) draw the same permutations and the same noise.
-        host_generator = generator
-        if generator.device.type != "cpu":
-            host_generator = torch.Generator().manual_seed(seed + 2)
         net.penalty, net.corrupt = self._penalty, self._corrupt
-        net.generator, net.host_generator = generator, host_generator
-        set_generator(net.module_, generator)
         # Adam's moments go NaN with the weights, so both are kept.
         snapshot = None
         if continuing:
@@ -320,9 +329,11 @@ class _BaseAutoEncoder(
             ]
         n_before = len(net.history)
         try:
-            if not continuing and not partial:
-                self._pretrain(net, train)
-            net.partial_fit((train, valid), epochs=1 if partial else self.max_iter)
+            with net.random_streams(seed + 1, seed + 2):
+                if not continuing and not partial:
+                    self._pretrain(net, train)
+                epochs = 1 if partial else self.max_iter
+                net.partial_fit((train, valid), epochs=epochs)
         except FloatingPointError:
             # Leave no diverged (NaN) model behind.
             if continuing:
@@ -334,9 +345,6 @@ class _BaseAutoEncoder(
             raise
         finally:
             net.penalty = net.corrupt = None
-            net.generator = net.host_generator = None
-            set_generator(net.module_, None)
-            net.module_.eval()
 
         self.net_ = net
         self._record_history(n_before, check_convergence=not partial)
@@ -648,6 +656,7 @@ class _BaseAutoEncoder(
             train_split=None,
             callbacks=callbacks,
             device=device,
+            precision=self.precision,
             verbose=self.verbose,
         )
 

@@ -182,6 +182,7 @@ class ConvAutoEncoder(_BaseAutoEncoder):
         n_iter_no_change=10,
         warm_start=False,
         device="cpu",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -205,6 +206,7 @@ class ConvAutoEncoder(_BaseAutoEncoder):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

@@ -154,6 +154,7 @@ class DenoisingAE(_BaseAutoEncoder):
         n_iter_no_change=10,
         warm_start=False,
         device="cpu",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -175,6 +176,7 @@ class DenoisingAE(_BaseAutoEncoder):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

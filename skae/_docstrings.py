@@ -86,6 +86,16 @@ device : str, default='cpu'
     Torch device to train on: ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or
     ``'auto'`` (CUDA when available). A device that is not present is a
     ``ValueError`` at ``fit``.""",
+    "precision": """\
+precision : {'float32', 'tf32', 'bf16'}, default='float32'
+    Arithmetic of training. ``'bf16'`` runs the forward pass under
+    bfloat16 autocast (on a CPU or a CUDA GPU with bfloat16); ``'tf32'``
+    lets CUDA matmuls and convolutions round their inputs to TensorFloat-32
+    (Ampere GPUs and later; no effect on a CPU). Either way the weights,
+    gradients, optimizer and loss stay in float32, and ``transform``,
+    ``inverse_transform`` and ``score_samples`` run at full precision. Both
+    trade a little reconstruction error for speed: on MNIST, see the user
+    guide's table.""",
     "callbacks": """\
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied
@@ -155,6 +165,7 @@ _GROUPS = {
         "n_iter_no_change",
         "warm_start",
         "device",
+        "precision",
         "callbacks",
     ),
     "fitted_attributes": (

@@ -15,9 +15,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._autoencoder import AutoEncoderTransformer
-from ._base import _INFERENCE_BATCH_SIZE, _BaseAutoEncoder, resolve_device
+from ._base import (
+    _INFERENCE_BATCH_SIZE,
+    _BaseAutoEncoder,
+    check_precision,
+    resolve_device,
+)
 from ._docstrings import fill_doc
-from ._modules import set_generator
 from ._net import RowSource
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
@@ -106,6 +110,8 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
     {n_iter_no_change}
 
     {device}
+
+    {precision}
 
     {random_state}
 
@@ -218,6 +224,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         tol=1e-4,
         n_iter_no_change=10,
         device="cpu",
+        precision="float32",
         random_state=None,
         verbose=0,
     ):
@@ -234,6 +241,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -271,6 +279,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
                 f"classes; the labeled rows hold {len(classes)} class(es)."
             )
         device = resolve_device(self.device)
+        check_precision(self.precision, device)
         rng = check_random_state(self.random_state)
         ae_seed, seed = rng.randint(np.iinfo(np.int32).max, size=2)
 
@@ -287,6 +296,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             device=device,
+            precision=self.precision,
             random_state=ae_seed,
             verbose=self.verbose,
         )
@@ -360,18 +370,8 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             user_callbacks=False,
         )
         net.initialize()
-        generator = torch.Generator(device=device).manual_seed(int(seed))
-        host_generator = generator
-        if generator.device.type != "cpu":
-            host_generator = torch.Generator().manual_seed(int(seed))
-        net.generator, net.host_generator = generator, host_generator
-        set_generator(module, generator)
-        try:
+        with net.random_streams(int(seed), int(seed)):
             net.partial_fit((rows, None))
-        finally:
-            net.generator = net.host_generator = None
-            set_generator(module, None)
-            module.eval()
         return net
 
     def predict_proba(self, X):
