@@ -12,9 +12,12 @@ the growth of the process's peak resident set (Linux ``VmHWM``, reset through
   ``--epochs`` epochs at batch 1024 on the whole file, which it streams (the
   file is larger than scikit-learn's ``working_memory``, 1 GiB by default).
   ``benchmarks/scaling.py`` fits the same network on the same rows in memory.
+  With ``--pretraining``, the fit starts with greedy layer-wise pretraining
+  (``--epochs`` epochs per stage), whose later stages stream the codes of
+  the stage below from a temporary file.
 
 Run: ``python benchmarks/memmap.py [--rows 1000000] [--epochs 1]
-[--working-memory MIB] [--path FILE]``.
+[--working-memory MIB] [--pretraining] [--path FILE]``.
 """
 
 import argparse
@@ -55,6 +58,7 @@ def main():
     parser.add_argument(
         "--working-memory", type=int, default=None, help="MiB, for the fit"
     )
+    parser.add_argument("--pretraining", action="store_true")
     args = parser.parse_args()
     images = write_file(args.path, args.rows)
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -82,12 +86,16 @@ def main():
             hidden_layer_sizes=(512, 128),
             batch_size=1024,
             max_iter=args.epochs,
+            pretraining="greedy" if args.pretraining else None,
+            pretraining_max_iter=args.epochs,
             random_state=0,
         )
         with config_context(working_memory=args.working_memory):
             _, seconds, growth = peak_growth(lambda: deep.fit(X))
         print(
-            f"{'skae fit (streamed)':>24}: peak RSS growth {growth / MB:8,.0f} MB, "
+            f"{'skae fit (streamed)':>24}: "
+            f"{'greedy pretraining, ' if args.pretraining else ''}"
+            f"peak RSS growth {growth / MB:8,.0f} MB, "
             f"{seconds / args.epochs:8.2f} s/epoch (fit {seconds:.1f} s), "
             f"working_memory {args.working_memory or get_config()['working_memory']} "
             "MiB, "

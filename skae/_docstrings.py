@@ -94,8 +94,8 @@ precision : {'float32', 'tf32', 'bf16'}, default='float32'
     (Ampere GPUs and later; no effect on a CPU). Either way the weights,
     gradients, optimizer and loss stay in float32, and ``transform``,
     ``inverse_transform`` and ``score_samples`` run at full precision. Both
-    trade a little reconstruction error for speed: on MNIST, see the user
-    guide's table.""",
+    trade a little reconstruction error for speed; the user guide measures
+    both on MNIST.""",
     "callbacks": """\
 callbacks : list of skorch callbacks, default=None
     Extra skorch callbacks (e.g. ``Checkpoint``, ``LRScheduler``), copied

@@ -214,6 +214,43 @@ def test_streamed_fit_with_early_stopping_and_denoising(tmp_path, low_rank):
     np.testing.assert_array_equal(denoising.data_max_, train.max(axis=0))
 
 
+def test_streamed_greedy_pretraining_streams_every_stage(
+    tmp_path, low_rank, monkeypatch
+):
+    from skae import _pretraining
+
+    train, test = low_rank
+    X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
+    stages = []
+    next_rows = _pretraining._next_rows
+
+    def recording(stage, rows, batch_size):
+        codes = next_rows(stage, rows, batch_size)
+        # The codes are the stage's encoding of the rows it was given.
+        with torch.inference_mode():
+            expected = stage.encode(rows.rows(slice(0, 100))).numpy()
+        np.testing.assert_allclose(codes.rows(slice(0, 100)), expected, rtol=1e-6)
+        stages.extend([rows, codes])
+        return codes
+
+    params = dict(hidden_layer_sizes=(24, 16), pretraining="greedy")
+    params.update(pretraining_max_iter=2, max_iter=4)
+    in_memory = _ae(**params).fit(train)
+    monkeypatch.setattr(_pretraining, "_next_rows", recording)
+    with config_context(working_memory=1):
+        model = _ae(**params).fit(X)
+    # Two stages read the codes of the one below: both from a file, the
+    # deepest's layer activations from the middle one's.
+    assert len(stages) == 4
+    assert all(isinstance(rows, StreamedRows) for rows in stages)
+    for rows, codes, width in [(stages[0], stages[1], 24), (stages[2], stages[3], 16)]:
+        assert isinstance(codes.X, np.memmap) and codes.X.shape == (len(train), width)
+        # The same memory per buffer, in rows of the codes' width.
+        assert codes.buffer_rows * width <= rows.buffer_rows * rows.X.shape[1]
+    assert len(model.pretraining_loss_curves_) == 3
+    assert _mse(model, test) < 1.1 * _mse(in_memory, test)
+
+
 def test_streamed_fit_checks_values_before_training(tmp_path, low_rank):
     train, _ = low_rank
     train = train.copy()
