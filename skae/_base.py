@@ -100,6 +100,14 @@ def resolve_device(device):
     return str(dev)
 
 
+def clear_fitted_state(estimator):
+    """Delete the fitted attributes (names ending in ``_``) of ``estimator``."""
+    for name in [
+        k for k in vars(estimator) if k.endswith("_") and not k.startswith("__")
+    ]:
+        delattr(estimator, name)
+
+
 def check_precision(precision, device):
     """Refuse ``precision='bf16'`` on a GPU without bfloat16 arithmetic."""
     if precision != "bf16":
@@ -110,6 +118,39 @@ def check_precision(precision, device):
             f"precision='bf16' was requested, but {torch.cuda.get_device_name(device)} "
             "does not support bfloat16. Use precision='float32' (or 'tf32')."
         )
+
+
+def _check_float32_range(values):
+    """Refuse values that float32, the dtype networks train in, cannot hold."""
+    if not values.size or values.dtype.itemsize <= 4:
+        return
+    limit = np.finfo(np.float32).max
+    if not (np.isfinite(values.max()) and np.isfinite(values.min())) or (
+        max(values.max(), -values.min()) > limit
+    ):
+        raise ValueError(
+            f"X has values beyond float32's range (±{limit:.3g}), in which "
+            "the network trains. Scale X (e.g. with StandardScaler) first."
+        )
+
+
+def _column_moments(data):
+    """Per-feature mean and variance of a float32 tensor, as float64 arrays.
+
+    Computed on the tensor's device in float64, a chunk of rows at a time:
+    float32 squares would overflow for values beyond 1.8e19, and a float64
+    copy of the whole would double the memory.
+    """
+    chunk = max(1, 2**24 // (8 * max(data.shape[1], 1)))
+    total = torch.zeros(data.shape[1], dtype=torch.float64, device=data.device)
+    for start in range(0, len(data), chunk):
+        total += data[start : start + chunk].double().sum(dim=0)
+    mean = total / len(data)
+    squares = torch.zeros_like(total)
+    for start in range(0, len(data), chunk):
+        squares += (data[start : start + chunk].double() - mean).square().sum(dim=0)
+    var = squares / len(data)
+    return mean.cpu().numpy(), var.cpu().numpy()
 
 
 def _fits_on_device(nbytes, device):
@@ -273,6 +314,20 @@ class _BaseAutoEncoder(
         continuing = hasattr(self, "net_") and (self.warm_start or partial)
         if not continuing:
             self._clear_fitted_state()
+        try:
+            self._train(X, partial=partial, continuing=continuing)
+        except BaseException:
+            # A fresh fit that fails (values refused after the shape checks
+            # set n_features_in_, a diverged training) leaves the estimator
+            # unfitted, not half fitted. A continued fit restores its model
+            # where training diverged (see ``_train``).
+            if not continuing:
+                self._clear_fitted_state()
+            raise
+        return self
+
+    def _train(self, X, *, partial, continuing):
+        """Validate ``X`` and train on it: the body of ``fit``/``partial_fit``."""
         X = self._validate_input(X, reset=not continuing, fitting=True)
         self._check_params()
         device = resolve_device(self.device)
@@ -340,8 +395,6 @@ class _BaseAutoEncoder(
                 net.module_.load_state_dict(snapshot[0])
                 net.optimizer_.load_state_dict(snapshot[1])
                 del net.history[n_before:]
-            else:
-                self._clear_fitted_state()
             raise
         finally:
             net.penalty = net.corrupt = None
@@ -349,7 +402,6 @@ class _BaseAutoEncoder(
         self.net_ = net
         self._record_history(n_before, check_convergence=not partial)
         self._finish_fit(X, train)
-        return self
 
     def _pretrain(self, net, rows):
         """Hook: train the fresh network of ``fit`` before it trains as a whole.
@@ -487,7 +539,7 @@ class _BaseAutoEncoder(
                 "can learn the identity and its codes need not be useful. Use "
                 "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     def _effective_batch_size(self, n_samples):
@@ -505,6 +557,7 @@ class _BaseAutoEncoder(
         values and computes its statistics.
         """
         if sp.issparse(X):
+            _check_float32_range(X.data)
             return X.tocsr()
         if lazy_array(X) and self._streams(X):
             # Half of the working memory for the shuffled buffer (the only
@@ -514,8 +567,12 @@ class _BaseAutoEncoder(
             rows = StreamedRows(
                 X, device=device, check=self._check_rows, buffer_rows=buffer_rows
             )
-            rows.moments()  # Checks every value once, before training.
+            # Checks every value once, before training: a value beyond
+            # float32's range read as infinity.
+            stats = rows.moments()
+            _check_float32_range(np.concatenate([stats.min, stats.max]))
             return rows
+        _check_float32_range(X)
         X = np.asarray(X, dtype=np.float32)
         if torch.device(device).type == "cpu":
             return torch.tensor(X)
@@ -542,9 +599,7 @@ class _BaseAutoEncoder(
             sq = np.asarray(data.multiply(data).mean(axis=0), dtype=np.float64).ravel()
             var = np.maximum(sq - mean**2, 0)
         else:
-            # On the training device: cheap on a GPU, and no float64 copy.
-            var, mean = torch.var_mean(data, dim=0, correction=0)
-            var, mean = var.double().cpu().numpy(), mean.double().cpu().numpy()
+            mean, var = _column_moments(data)
         scale = float(np.sqrt(var.mean()))
         if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
             scale = 1.0
@@ -722,15 +777,12 @@ class _BaseAutoEncoder(
                 f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
                 "before the loss stopped improving; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         self._n_features_out = self.n_components
 
     def _clear_fitted_state(self):
-        for name in [
-            k for k in vars(self) if k.endswith("_") and not k.startswith("__")
-        ]:
-            delattr(self, name)
+        clear_fitted_state(self)
         for name in ("_n_features_out", "_architecture"):
             if hasattr(self, name):
                 delattr(self, name)

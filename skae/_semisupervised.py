@@ -19,6 +19,7 @@ from ._base import (
     _INFERENCE_BATCH_SIZE,
     _BaseAutoEncoder,
     check_precision,
+    clear_fitted_state,
     resolve_device,
 )
 from ._docstrings import fill_doc
@@ -261,6 +262,14 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            # A failed fit leaves the classifier unfitted, not half fitted.
+            clear_fitted_state(self)
+            raise
+
+    def _fit(self, X, y):
         X, y = validate_data(
             self,
             X,
@@ -355,7 +364,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
                 "of fine-tuning before the loss stopped improving; increase "
                 "max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 
@@ -491,7 +500,7 @@ def _labeled(y):
             "(as in binary labels {-1, 1}), not as the mark of unlabeled rows. "
             "Label rows of at least two classes for semi-supervised training.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return np.ones(len(y), dtype=bool)
     return ~unlabeled

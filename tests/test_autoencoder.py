@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn import config_context
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
@@ -416,6 +417,30 @@ class TestBadInput:
             pytest.skip("this machine has eight GPUs")
         with pytest.raises(ValueError, match=re.escape(repr(device))):
             AutoEncoderTransformer(device=device, **FAST).fit(X)
+
+    def test_values_beyond_float32_are_a_clear_error(self, X, tmp_path):
+        big = X * 1e300
+        path = tmp_path / "big.npy"
+        np.save(path, big)
+        inputs = [big, sp.csr_matrix(big), np.load(path, mmap_mode="r")]
+        for data in inputs:
+            ae = AutoEncoderTransformer(**FAST)
+            # The memmap is streamed: it exceeds this working memory.
+            with config_context(working_memory=0.001):
+                with pytest.raises(ValueError, match="beyond float32's range"):
+                    ae.fit(data)
+            with pytest.raises(NotFittedError):
+                ae.transform(X)
+
+    def test_large_values_within_float32_train_as_scaled_ones(self, X):
+        # Squares of 1e30 overflow float32; the standardisation must not.
+        small = AutoEncoderTransformer(3, **FAST).fit(X)
+        large = AutoEncoderTransformer(3, **FAST).fit(X * 1e30)
+        np.testing.assert_allclose(large.scale_, small.scale_ * 1e30, rtol=1e-6)
+        np.testing.assert_allclose(large.shift_, small.shift_ * 1e30, rtol=1e-6)
+        np.testing.assert_allclose(
+            large.score(X * 1e30) / 1e60, small.score(X), rtol=1e-2
+        )
 
     def test_divergence_is_a_clear_error_and_leaves_no_model(self, X):
         ae = AutoEncoderTransformer(

@@ -180,8 +180,13 @@ class TestErrors:
         X, y = digits
         with pytest.raises(ValueError, match="at least two classes"):
             AutoEncoderClassifier(**FAST).fit(X, np.full_like(y, 3))
+        clf = AutoEncoderClassifier(**FAST)
         with pytest.raises(ValueError, match="at least two classes"):
-            AutoEncoderClassifier(**FAST).fit(X, np.full_like(y, -1))
+            clf.fit(X, np.full_like(y, -1))
+        # The checks after validate_data leave no half-fitted classifier.
+        assert not hasattr(clf, "n_features_in_")
+        with pytest.raises(NotFittedError):
+            clf.predict(X)
 
     def test_regression_targets(self, digits):
         X, _ = digits
