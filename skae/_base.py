@@ -100,6 +100,49 @@ def resolve_device(device):
     return str(dev)
 
 
+def buffer_rows(n_features):
+    """Rows of float32 in half of scikit-learn's ``working_memory``.
+
+    The size of a streamed fit's shuffled buffer (the only copy of the rows
+    it holds); the other half is left for batches and the model.
+    """
+    return get_config()["working_memory"] * 2**20 // 2 // (4 * n_features)
+
+
+def validate_lazy(estimator, X, *, reset, fitting):
+    """``validate_data``'s checks that do not read the values of ``X``.
+
+    For a memory-mapped or lazily read array (see ``lazy_array``): shape,
+    dtype, number of samples, and the feature count and names of
+    ``estimator`` (set with ``reset``, checked otherwise). The caller checks
+    the values as it reads them.
+    """
+    name = type(estimator).__name__
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got an array of shape {X.shape} instead."
+        )
+    kind = np.dtype(X.dtype).kind
+    if kind == "c":
+        raise ValueError("Complex data not supported.")
+    if kind not in "biuf":
+        raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
+    n_samples, n_features = X.shape
+    minimum = 2 if fitting else 1
+    if n_samples < minimum:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while "
+            f"a minimum of {minimum} is required by {name}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a "
+            f"minimum of 1 is required by {name}."
+        )
+    validate_data(estimator, X, skip_check_array=True, reset=reset)
+    return X
+
+
 def clear_fitted_state(estimator):
     """Delete the fitted attributes (names ending in ``_``) of ``estimator``."""
     for name in [
@@ -442,7 +485,7 @@ class _BaseAutoEncoder(
         # converted whole, it would all be read into memory first. ``fit``
         # loads it whole when it is small.
         if lazy_array(X) and (not fitting or self._streams(X)):
-            return self._validate_lazy(X, reset=reset, fitting=fitting)
+            return validate_lazy(self, X, reset=reset, fitting=fitting)
         X = validate_data(
             self,
             X,
@@ -460,37 +503,6 @@ class _BaseAutoEncoder(
         """Whether ``fit`` streams ``X`` instead of loading it as float32."""
         n_bytes = 4 * int(np.prod(X.shape, dtype=np.int64))
         return n_bytes > get_config()["working_memory"] * 2**20
-
-    def _validate_lazy(self, X, *, reset, fitting):
-        """``validate_data``'s checks that do not read the values of ``X``.
-
-        The values (NaN, infinity, the loss's support) are checked by
-        ``_check_rows`` as each batch is read.
-        """
-        name = type(self).__name__
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected a 2D array, got an array of shape {X.shape} instead."
-            )
-        kind = np.dtype(X.dtype).kind
-        if kind == "c":
-            raise ValueError("Complex data not supported.")
-        if kind not in "biuf":
-            raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
-        n_samples, n_features = X.shape
-        minimum = 2 if fitting else 1
-        if n_samples < minimum:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) (shape={X.shape}) while "
-                f"a minimum of {minimum} is required by {name}."
-            )
-        if n_features < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a "
-                f"minimum of 1 is required by {name}."
-            )
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        return X
 
     def _check_rows(self, rows):
         """The checks of ``_validate_input`` on the values, for one batch."""
@@ -560,12 +572,11 @@ class _BaseAutoEncoder(
             _check_float32_range(X.data)
             return X.tocsr()
         if lazy_array(X) and self._streams(X):
-            # Half of the working memory for the shuffled buffer (the only
-            # copy of the rows it holds); the rest for batches and the model.
-            row_bytes = 4 * X.shape[1]
-            buffer_rows = get_config()["working_memory"] * 2**20 // 2 // row_bytes
             rows = StreamedRows(
-                X, device=device, check=self._check_rows, buffer_rows=buffer_rows
+                X,
+                device=device,
+                check=self._check_rows,
+                buffer_rows=buffer_rows(X.shape[1]),
             )
             # Checks every value once, before training: a value beyond
             # float32's range read as infinity.

@@ -258,26 +258,46 @@ class StreamedRows(RowSource):
     def _read(self, start, stop, out=None):
         """Served rows ``start:stop``, checked, as a NumPy array in ``dtype``.
 
-        Reads one contiguous range of ``X`` (a split reads the rows between
-        its own too, and drops them), copies it into ``out`` (a new array by
-        default) and releases its pages.
+        Reads contiguous ranges of ``X`` of at most ``block_rows`` rows (a
+        split reads the rows between its own too, and drops them), copies
+        them into ``out`` (a new array by default) and releases their pages.
         """
-        if self.index is None:
-            first, last, keep = start, stop, None
-        else:
-            rows = self.index[start:stop]
-            first, last = int(rows[0]), int(rows[-1]) + 1
-            keep = None if last - first == len(rows) else rows - first
-        block = np.asarray(self.X[first:last])
-        if keep is not None:
-            block = block[keep]
-        if self.check is not None:
-            self.check(block)
         if out is None:
-            out = np.empty(block.shape, dtype=_NUMPY_DTYPES[self.dtype])
-        out[...] = block
-        self._release_rows(first, last)
+            shape = (stop - start, self.X.shape[1])
+            out = np.empty(shape, dtype=_NUMPY_DTYPES[self.dtype])
+        if self.index is None:
+            step = self.block_rows
+            spans = [(a, min(a + step, stop), None) for a in range(start, stop, step)]
+        else:
+            spans = self._spans(self.index[start:stop])
+        at = 0
+        for first, last, keep in spans:
+            block = np.asarray(self.X[first:last])
+            if keep is not None:
+                block = block[keep]
+            if self.check is not None:
+                self.check(block)
+            out[at : at + len(block)] = block
+            at += len(block)
+            self._release_rows(first, last)
         return out
+
+    def _spans(self, rows):
+        """``(first, last, keep)`` ranges of ``X`` that hold sorted ``rows``.
+
+        Each range spans at most ``block_rows`` rows of ``X``, so a sparse
+        split (a few labeled rows, a validation set) never reads much more
+        than a block at a time; ``keep`` picks the split's rows out of it
+        (None where the range holds nothing else).
+        """
+        if not len(rows):
+            return
+        window = (rows - rows[0]) // self.block_rows
+        cuts = np.flatnonzero(np.diff(window)) + 1
+        for group in np.split(rows, cuts):
+            first, last = int(group[0]), int(group[-1]) + 1
+            keep = None if last - first == len(group) else group - first
+            yield first, last, keep
 
     def rows(self, index):
         """Rows ``index`` (a slice of the served rows) as a tensor."""

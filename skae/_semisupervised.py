@@ -2,28 +2,36 @@
 
 import copy
 import warnings
+from functools import partial
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from torch import nn
 
 from ._autoencoder import AutoEncoderTransformer
 from ._base import (
     _INFERENCE_BATCH_SIZE,
     _BaseAutoEncoder,
+    buffer_rows,
     check_precision,
     clear_fitted_state,
     resolve_device,
+    validate_lazy,
 )
 from ._docstrings import fill_doc
-from ._net import RowSource
+from ._net import RowSource, StreamedRows, lazy_array
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
 UNLABELED = -1
@@ -253,7 +261,11 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, labeled and unlabeled rows.
+            Training data, labeled and unlabeled rows. A memory-mapped or
+            lazily read array larger than scikit-learn's ``working_memory``
+            is streamed to the autoencoder (see
+            :meth:`AutoEncoderTransformer.fit`); only its labeled rows are
+            read into memory.
         y : array-like of shape (n_samples,)
             Labels; ``-1`` marks an unlabeled row (see Notes).
 
@@ -270,14 +282,22 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-        )
+        streamed = lazy_array(X) and _BaseAutoEncoder._streams(X)
+        if streamed:
+            # A memmap or lazily read array larger than the working memory:
+            # its values are checked as the autoencoder reads it.
+            X = validate_lazy(self, X, reset=True, fitting=True)
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=("csr", "csc"),
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2,
+            )
         labeled = _labeled(y)
         # Only labels: an object array may mix them with the integer -1.
         check_classification_targets(y[labeled])
@@ -326,8 +346,17 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             encoder = fresh.encoder
 
         # The labeled rows, standardised as the autoencoder's input, with
-        # their class indices.
-        data = autoencoder._training_data(X[labeled], device)
+        # their class indices. Those of a streamed array are read block by
+        # block, and held in memory.
+        if streamed:
+            index = np.flatnonzero(labeled)
+            X_labeled = StreamedRows(
+                X, check=autoencoder._check_rows, buffer_rows=buffer_rows(X.shape[1])
+            ).take(index)
+            X_labeled = np.concatenate(list(X_labeled.blocks()))
+        else:
+            X_labeled = X[labeled]
+        data = autoencoder._training_data(X_labeled, device)
         rows = autoencoder._train_source(data, device)
         rows.targets = torch.as_tensor(
             y_index, dtype=torch.long, device=getattr(data, "device", "cpu")
@@ -389,40 +418,52 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to classify.
+            Rows to classify. A memory-mapped or lazily read array is read
+            and checked batch by batch, never loaded whole.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             The softmax of the network's outputs, columns in the order of
-            ``classes_``, in the dtype of ``X``.
+            ``classes_``; float32 for float32 ``X``, float64 otherwise.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+        check = None
+        if lazy_array(X):
+            # Checked batch by batch as it is read, never loaded whole.
+            X = validate_lazy(self, X, reset=False, fitting=False)
+            check = partial(
+                assert_all_finite, input_name="X", estimator_name=type(self).__name__
+            )
+        else:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=("csr", "csc"),
+                dtype=[np.float64, np.float32],
+                reset=False,
+            )
         module = self.net_.module_
         source = RowSource(
             X,
             self.shift_,
             self.scale_,
-            dtype=torch.float64 if X.dtype == np.float64 else torch.float32,
+            dtype=_BaseAutoEncoder._torch_dtype(X),
             device=next(module.parameters()).device,
+            check=check,
         )
         if next(module.parameters()).dtype != source.dtype:
             # Computed in the input's dtype, so that results do not depend on
             # how rows are batched.
             module = copy.deepcopy(module).to(source.dtype)
         module.eval()
-        out = np.empty((len(source), len(self.classes_)), dtype=X.dtype)
+        dtype = np.float64 if source.dtype == torch.float64 else np.float32
+        out = np.empty((len(source), len(self.classes_)), dtype=dtype)
         with torch.inference_mode():
             for index in source.batches(_INFERENCE_BATCH_SIZE):
                 logits = module(source.rows(index))[0]
                 out[index] = torch.softmax(logits, dim=1).cpu().numpy()
+                source.release(index)
         return out
 
     def predict_log_proba(self, X):

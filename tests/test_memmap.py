@@ -5,7 +5,12 @@ import pytest
 import torch
 from sklearn import config_context
 
-from skae import AutoEncoderTransformer, ConvAutoEncoder, DenoisingAE
+from skae import (
+    AutoEncoderClassifier,
+    AutoEncoderTransformer,
+    ConvAutoEncoder,
+    DenoisingAE,
+)
 from skae._net import StreamedRows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -200,6 +205,16 @@ def test_streamed_epochs_are_permutations_of_mixed_batches():
         )
 
 
+def test_a_sparse_split_is_read_a_block_at_a_time():
+    X = _Reads(np.arange(10000, dtype=np.float32)[:, None])
+    index = np.sort(np.random.RandomState(0).choice(10000, 300, replace=False))
+    split = StreamedRows(X, buffer_rows=640).take(index)
+    rows = np.concatenate(list(split.blocks()))
+    np.testing.assert_array_equal(rows.ravel(), index)
+    assert max(X.reads) <= split.block_rows == 10
+    np.testing.assert_array_equal(split.rows(slice(5, 50)).numpy().ravel(), index[5:50])
+
+
 def test_streamed_fit_with_early_stopping_and_denoising(tmp_path, low_rank):
     train, _ = low_rank
     X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
@@ -319,3 +334,32 @@ def test_streamed_fit_releases_the_file(tmp_path):
             2, hidden_layer_sizes=(4,), max_iter=1, batch_size=4096, random_state=0
         ).fit(X)
     assert _file_pages() - before < 20 * 2**20
+
+
+def test_classifier_streams_a_memmap(tmp_path, low_rank):
+    train, test = low_rank
+    y = (train[:, 0] > np.median(train[:, 0])).astype(int)
+    y[np.random.RandomState(0).uniform(size=len(y)) < 0.9] = -1
+    X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
+    params = dict(n_components=4, hidden_layer_sizes=(16,), random_state=0)
+    params.update(pretraining_max_iter=3, max_iter=5)
+    in_memory = AutoEncoderClassifier(**params).fit(train, y)
+    reads = _Reads(train)
+    with config_context(working_memory=1):
+        streamed = AutoEncoderClassifier(**params).fit(X, y)
+        AutoEncoderClassifier(**params).fit(reads, y)
+    # Never read whole: blocks of the autoencoder's buffers, and blocks
+    # holding the labeled rows (with the unlabeled ones between them).
+    assert max(reads.reads) <= 2**20 // 2 // (4 * 32) // 64
+    assert streamed.n_features_in_ == 32
+    y_test = (test[:, 0] > np.median(train[:, 0])).astype(int)
+    assert streamed.score(test, y_test) > in_memory.score(test, y_test) - 0.05
+    # predict_proba reads a memmap batch by batch, as it would the array.
+    Xt = np.load(_saved(tmp_path / "Xt.npy", test), mmap_mode="r")
+    np.testing.assert_array_equal(
+        streamed.predict_proba(Xt), streamed.predict_proba(test)
+    )
+    bad = test.copy()
+    bad[7, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        streamed.predict(np.load(_saved(tmp_path / "bad.npy", bad), mmap_mode="r"))
