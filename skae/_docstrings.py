@@ -89,7 +89,8 @@ device : str, default='cpu'
     "precision": """\
 precision : {'float32', 'tf32', 'bf16'}, default='float32'
     Arithmetic of training. ``'bf16'`` runs the forward pass under
-    bfloat16 autocast (on a CPU or a CUDA GPU with bfloat16); ``'tf32'``
+    bfloat16 autocast, on a CUDA GPU with bfloat16 or on a CPU (fast only
+    with AVX-512; ``fit`` warns where it would be emulated). ``'tf32'``
     lets CUDA matmuls and convolutions round their inputs to TensorFloat-32
     (Ampere GPUs and later; no effect on a CPU). Either way the weights,
     gradients, optimizer and loss stay in float32, and ``transform``,

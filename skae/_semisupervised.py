@@ -308,7 +308,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
                 f"classes; the labeled rows hold {len(classes)} class(es)."
             )
         device = resolve_device(self.device)
-        check_precision(self.precision, device)
+        check_precision(self.precision, device, stacklevel=5)
         rng = check_random_state(self.random_state)
         ae_seed, seed = rng.randint(np.iinfo(np.int32).max, size=2)
 

@@ -1,5 +1,9 @@
 """``precision``: bfloat16 autocast and TensorFloat-32 training."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +175,25 @@ def test_cuda_precision(digits, precision):
     fast = AutoEncoderTransformer(precision=precision, **params).fit(X)
     mse_full, mse_fast = -full.score(X), -fast.score(X)
     assert abs(mse_fast - mse_full) < 0.05 * mse_full
+
+
+def test_bf16_warns_on_a_cpu_that_would_emulate_it():
+    # oneDNN limited to AVX2 emulates bfloat16, as a CPU without AVX-512
+    # would; the warning is raised where this machine has it natively too.
+    code = (
+        "import warnings, numpy as np\n"
+        "from skae import AutoEncoderTransformer\n"
+        "warnings.filterwarnings('error', message='precision')\n"
+        "X = np.random.RandomState(0).rand(20, 4)\n"
+        "AutoEncoderTransformer(2, max_iter=1, precision='{}').fit(X)\n"
+    )
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code.format("bf16")], env=env, capture_output=True
+    )
+    assert result.returncode != 0
+    assert b"without fast bfloat16 arithmetic" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-c", code.format("float32")], env=env, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr.decode()
