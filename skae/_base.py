@@ -531,6 +531,11 @@ class _BaseAutoEncoder(
         if self.loss in NON_NEGATIVE_LOSSES:
             self._check_support(rows)
 
+    def _check_training_rows(self, rows):
+        """``_check_rows``, and float32's range, in which training runs."""
+        self._check_rows(rows)
+        _check_float32_range(rows)
+
     def _check_support(self, data):
         """Refuse data outside the support of the likelihood ``loss`` models."""
         if not data.size:
@@ -596,13 +601,10 @@ class _BaseAutoEncoder(
             rows = StreamedRows(
                 X,
                 device=device,
-                check=self._check_rows,
+                check=self._check_training_rows,
                 buffer_rows=buffer_rows(X.shape[1]),
             )
-            # Checks every value once, before training: a value beyond
-            # float32's range read as infinity.
-            stats = rows.moments()
-            _check_float32_range(np.concatenate([stats.min, stats.max]))
+            rows.moments()  # Checks every value once, before training.
             return rows
         _check_float32_range(X)
         X = np.asarray(X, dtype=np.float32)

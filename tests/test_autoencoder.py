@@ -3,6 +3,7 @@
 import io
 import pickle
 import re
+import warnings
 
 import joblib
 import numpy as np
@@ -425,8 +426,10 @@ class TestBadInput:
         inputs = [big, sp.csr_matrix(big), np.load(path, mmap_mode="r")]
         for data in inputs:
             ae = AutoEncoderTransformer(**FAST)
-            # The memmap is streamed: it exceeds this working memory.
-            with config_context(working_memory=0.001):
+            # The memmap is streamed: it exceeds this working memory. Refused
+            # before any conversion overflows.
+            with config_context(working_memory=0.001), warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
                 with pytest.raises(ValueError, match="beyond float32's range"):
                     ae.fit(data)
             with pytest.raises(NotFittedError):
