@@ -189,9 +189,8 @@ def _check_float32_range(values):
     if not values.size or values.dtype.itemsize <= 4:
         return
     limit = np.finfo(np.float32).max
-    if not (np.isfinite(values.max()) and np.isfinite(values.min())) or (
-        max(values.max(), -values.min()) > limit
-    ):
+    # Also refuses NaN and infinity, which compare False.
+    if not max(values.max(), -values.min()) <= limit:
         raise ValueError(
             f"X has values beyond float32's range (±{limit:.3g}), in which "
             "the network trains. Scale X (e.g. with StandardScaler) first."
@@ -521,7 +520,13 @@ class _BaseAutoEncoder(
 
     @staticmethod
     def _streams(X):
-        """Whether ``fit`` streams ``X`` instead of loading it as float32."""
+        """Whether ``fit`` streams ``X`` instead of loading it as float32.
+
+        True for a memory-mapped or lazily read array larger, as float32,
+        than scikit-learn's ``working_memory``.
+        """
+        if not lazy_array(X):
+            return False
         n_bytes = 4 * int(np.prod(X.shape, dtype=np.int64))
         return n_bytes > get_config()["working_memory"] * 2**20
 
@@ -597,7 +602,7 @@ class _BaseAutoEncoder(
         if sp.issparse(X):
             _check_float32_range(X.data)
             return X.tocsr()
-        if lazy_array(X) and self._streams(X):
+        if self._streams(X):
             rows = StreamedRows(
                 X,
                 device=device,

@@ -282,7 +282,7 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y):
-        streamed = lazy_array(X) and _BaseAutoEncoder._streams(X)
+        streamed = _BaseAutoEncoder._streams(X)
         if streamed:
             # A memmap or lazily read array larger than the working memory:
             # its values are checked as the autoencoder reads it.
@@ -349,11 +349,10 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
         # their class indices. Those of a streamed array are read block by
         # block, and held in memory.
         if streamed:
-            index = np.flatnonzero(labeled)
             X_labeled = StreamedRows(
                 X, check=autoencoder._check_rows, buffer_rows=buffer_rows(X.shape[1])
-            ).take(index)
-            X_labeled = np.concatenate(list(X_labeled.blocks()))
+            ).take(np.flatnonzero(labeled))
+            X_labeled = X_labeled.rows(slice(None)).numpy()
         else:
             X_labeled = X[labeled]
         data = autoencoder._training_data(X_labeled, device)
