@@ -166,7 +166,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _prepare_fit(self, X):
+    def _prepare_fit(self, rows):
         self.pretraining_loss_curves_ = None
 
     def _pretrain(self, net, rows):

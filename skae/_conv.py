@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
+from ._conv_modules import UPSAMPLINGS, ConvolutionalAutoEncoder, _pool_size
 from ._docstrings import fill_doc
 from ._losses import LOSS_OUTPUTS
-from ._modules import UPSAMPLINGS, ConvolutionalAutoEncoder, _pool_size
 
 
 @fill_doc

@@ -3,13 +3,11 @@
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
-from ._net import StreamedRows
 
 
 @fill_doc
@@ -188,16 +186,9 @@ class DenoisingAE(_BaseAutoEncoder):
                 f"corrupted by noise={self.noise!r}, so it must be in [0, 1]."
             )
 
-    def _prepare_fit(self, X):
-        if isinstance(X, StreamedRows):
-            stats = X.moments()
-            self.data_min_, self.data_max_ = stats.min, stats.max
-        elif sp.issparse(X):
-            self.data_min_ = X.min(axis=0).toarray().ravel().astype(np.float64)
-            self.data_max_ = X.max(axis=0).toarray().ravel().astype(np.float64)
-        else:
-            self.data_min_ = X.min(axis=0).astype(np.float64)
-            self.data_max_ = X.max(axis=0).astype(np.float64)
+    def _prepare_fit(self, rows):
+        stats = rows.column_stats()
+        self.data_min_, self.data_max_ = stats.min, stats.max
 
     def _standardised(self, values, x):
         """Raw per-feature ``values`` in the standardised units of batch ``x``."""

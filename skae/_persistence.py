@@ -32,7 +32,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import _BaseAutoEncoder, resolve_device
+from ._base import _BaseAutoEncoder
+from ._validation import resolve_device
 
 FORMAT = "skae"
 FORMAT_VERSION = 1

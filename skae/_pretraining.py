@@ -8,14 +8,9 @@ an encoder layer and its mirror in the decoder. Training a stage trains
 those layers of the deep network in place, so stacking needs no copying.
 """
 
-import tempfile
-
-import numpy as np
-import torch
 from torch import nn
 
 from ._losses import ReconstructionLoss
-from ._net import RowSource, StreamedRows
 
 
 class _Stage(nn.Module):
@@ -48,42 +43,6 @@ def _layer_groups(sequential):
     return groups
 
 
-def _next_rows(stage, rows, batch_size):
-    """The codes of ``stage`` for every row, as a new ``RowSource``."""
-    device = rows.device
-    n_out = stage.encoder[0].out_features
-    stage.eval()
-    if isinstance(rows, StreamedRows):
-        return _streamed_codes(stage, rows, n_out, batch_size)
-    codes = torch.empty((len(rows), n_out), dtype=torch.float32, device=device)
-    with torch.inference_mode():
-        for index in rows.batches(batch_size):
-            codes[index] = stage.encode(rows.rows(index))
-    return RowSource(codes, device=device)
-
-
-def _streamed_codes(stage, rows, n_out, batch_size):
-    """The codes of streamed ``rows``, written to a file and streamed in turn.
-
-    The file is an anonymous temporary file in :func:`tempfile.gettempdir`
-    (``TMPDIR``), removed once its memory map is closed; its buffers hold
-    as many bytes as those of ``rows``.
-    """
-    with tempfile.TemporaryFile() as file:
-        with torch.inference_mode():
-            for index in rows.batches(batch_size):
-                codes = stage.encode(rows.rows(index)).cpu().numpy()
-                file.write(np.ascontiguousarray(codes, dtype=np.float32).data)
-        file.flush()
-        # The map keeps the (already unlinked) file alive after it is closed.
-        codes = np.memmap(file, dtype=np.float32, mode="r", shape=(len(rows), n_out))
-    return StreamedRows(
-        codes,
-        device=rows.device,
-        buffer_rows=rows.buffer_rows * rows.X.shape[1] // n_out,
-    )
-
-
 def greedy_pretrain(estimator, net, rows, max_iter):
     """Pretrain the layers of ``net.module_`` greedily, one stage per layer.
 
@@ -101,7 +60,9 @@ def greedy_pretrain(estimator, net, rows, max_iter):
     net : AutoEncoderNet
         The initialised deep net; its module must be an ``MLPAutoEncoder``.
     rows : RowSource
-        The standardised training rows.
+        The standardised training rows. The codes of each stage become the
+        next stage's rows, stored as ``rows`` stores its own (on the device,
+        or streamed through a temporary file; see ``RowSource.mapped``).
     max_iter : int
         Epochs per stage.
 
@@ -124,7 +85,6 @@ def greedy_pretrain(estimator, net, rows, max_iter):
             len(rows),
             criterion=ReconstructionLoss(loss),
             max_epochs=max_iter,
-            user_callbacks=False,
         )
         stage_net.initialize()
         stage_net.generator = net.generator
@@ -132,5 +92,7 @@ def greedy_pretrain(estimator, net, rows, max_iter):
         stage_net.partial_fit((rows, None))
         curves.append(list(stage_net.history[:, "train_loss"]))
         if depth < len(encoder) - 1:
-            rows = _next_rows(stage, rows, max(batch_size, 4096))
+            stage.eval()
+            n_out = stage.encoder[0].out_features
+            rows = rows.mapped(stage.encode, n_out, max(batch_size, 4096))
     return curves

@@ -2,14 +2,13 @@
 
 import copy
 import warnings
-from functools import partial
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -21,17 +20,12 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from ._autoencoder import AutoEncoderTransformer
-from ._base import (
-    _INFERENCE_BATCH_SIZE,
-    _BaseAutoEncoder,
-    buffer_rows,
-    check_precision,
-    clear_fitted_state,
-    resolve_device,
-    validate_lazy,
-)
+from ._base import _BaseAutoEncoder
+from ._data import inference_rows, lazy_array, read_rows, streams, training_rows
 from ._docstrings import fill_doc
-from ._net import RowSource, StreamedRows, lazy_array
+from ._net import infer_batches
+from ._training import TrainingMixin
+from ._validation import clear_fitted_state, user_stacklevel, validate_lazy
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
 UNLABELED = -1
@@ -65,7 +59,7 @@ class _CrossEntropy(nn.Module):
 
 
 @fill_doc
-class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
+class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     """Classifier pretrained as an autoencoder on labeled and unlabeled rows.
 
     For the semi-supervised case, in scikit-learn's convention: rows whose
@@ -282,22 +276,8 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y):
-        streamed = _BaseAutoEncoder._streams(X)
-        if streamed:
-            # A memmap or lazily read array larger than the working memory:
-            # its values are checked as the autoencoder reads it.
-            X = validate_lazy(self, X, reset=True, fitting=True)
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=("csr", "csc"),
-                dtype=[np.float64, np.float32],
-                ensure_min_samples=2,
-            )
+        """The phases of ``fit``."""
+        X, y, streamed = self._validate_training_data(X, y)
         labeled = _labeled(y)
         # Only labels: an object array may mix them with the integer -1.
         check_classification_targets(y[labeled])
@@ -307,11 +287,77 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs labeled rows of at least two "
                 f"classes; the labeled rows hold {len(classes)} class(es)."
             )
-        device = resolve_device(self.device)
-        check_precision(self.precision, device, stacklevel=5)
+        device = self._training_device()
         rng = check_random_state(self.random_state)
-        ae_seed, seed = rng.randint(np.iinfo(np.int32).max, size=2)
+        ae_seed, seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
+        autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
+        rows = self._labeled_rows(X, labeled, streamed, y_index, device)
+        rows = rows.standardised(shift, scale)
+        module = _Classifier(encoder, self.n_components, len(classes))
+        generator = torch.Generator().manual_seed(seed)
+        nn.init.xavier_uniform_(module.head.weight, generator=generator)
+        nn.init.zeros_(module.head.bias)
+
+        # Stage 2: the head alone (on pretrained codes), then stage 3:
+        # everything.
+        head_loss_curve = []
+        if autoencoder is not None:
+            encoder.requires_grad_(False)
+            head_net = self._supervised_stage(module, rows, device, seed)
+            encoder.requires_grad_(True)
+            head_loss_curve = list(head_net.history[:, "train_loss"])
+        net = self._supervised_stage(module, rows, device, seed + 1)
+
+        self.classes_ = classes
+        self.autoencoder_ = autoencoder
+        self.shift_, self.scale_ = shift, scale
+        self.net_ = net
+        self.head_loss_curve_ = head_loss_curve
+        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
+        self.n_labeled_ = int(labeled.sum())
+        self._warn_unconverged(net, len(self.loss_curve_), "epochs of fine-tuning")
+        return self
+
+    def _validate_training_data(self, X, y):
+        """``X`` and ``y`` validated, and whether ``X`` is streamed.
+
+        A memmap or lazily read array larger than the working memory is
+        checked without reading its values, which the autoencoder checks as
+        it reads them.
+        """
+        if streams(X):
+            X = validate_lazy(self, X, reset=True, fitting=True)
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            return X, y, True
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+        )
+        return X, y, False
+
+    def _pretrained(self, X, device, seed):
+        """Stage 1: ``(autoencoder, encoder, (shift, scale))``.
+
+        The autoencoder fitted on all rows, a copy of its encoder and its
+        input standardisation; without pretraining (``autoencoder`` None),
+        the same network untrained, initialised from ``seed``, and the
+        standardisation of all rows.
+        """
+        if self.pretraining_max_iter == 0:
+            rows = training_rows(
+                X, device=device, check=self._value_check(float32_range=True)
+            )
+            standardisation = self._standardisation(rows)
+            hidden = self._hidden_layer_sizes()
+            module = self._new_module(rows.n_features, hidden, seed)
+            return None, module.encoder, standardisation
         autoencoder = AutoEncoderTransformer(
             self.n_components,
             hidden_layer_sizes=self.hidden_layer_sizes,
@@ -321,95 +367,46 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             dropout=self.dropout,
             batch_size=self.batch_size,
             learning_rate_init=self.learning_rate_init,
-            max_iter=max(self.pretraining_max_iter, 1),
+            max_iter=self.pretraining_max_iter,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             device=device,
             precision=self.precision,
-            random_state=ae_seed,
+            random_state=seed,
             verbose=self.verbose,
         )
-        pretrain = self.pretraining_max_iter > 0
-        if pretrain:
-            with warnings.catch_warnings():
-                # Pretraining is a means; a capped epoch budget is no concern.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                autoencoder.fit(X)
-            encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
-        else:
-            # The same network and standardisation, untrained.
-            hidden = autoencoder._hidden_layer_sizes()
-            data = autoencoder._training_data(X, device)
-            autoencoder.shift_, autoencoder.scale_ = autoencoder._standardisation(data)
-            del data
-            fresh = autoencoder._new_module(X.shape[1], hidden, int(ae_seed))
-            encoder = fresh.encoder
+        with warnings.catch_warnings():
+            # Pretraining is a means; a capped epoch budget is no concern.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            autoencoder.fit(X)
+        encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
+        return autoencoder, encoder, (autoencoder.shift_, autoencoder.scale_)
 
-        # The labeled rows, standardised as the autoencoder's input, with
-        # their class indices. Those of a streamed array are read block by
-        # block, and held in memory.
+    def _labeled_rows(self, X, labeled, streamed, y_index, device):
+        """The labeled rows, with their class indices as targets.
+
+        Those of a streamed array are read block by block, and held in
+        memory.
+        """
         if streamed:
-            X_labeled = StreamedRows(
-                X, check=autoencoder._check_rows, buffer_rows=buffer_rows(X.shape[1])
-            ).take(np.flatnonzero(labeled))
-            X_labeled = X_labeled.rows(slice(None)).numpy()
+            X = read_rows(X, np.flatnonzero(labeled), check=self._value_check())
         else:
-            X_labeled = X[labeled]
-        data = autoencoder._training_data(X_labeled, device)
-        rows = autoencoder._train_source(data, device)
-        rows.targets = torch.as_tensor(
-            y_index, dtype=torch.long, device=getattr(data, "device", "cpu")
-        )
-        module = _Classifier(encoder, self.n_components, len(classes))
-        generator = torch.Generator().manual_seed(int(seed))
-        nn.init.xavier_uniform_(module.head.weight, generator=generator)
-        nn.init.zeros_(module.head.bias)
+            X = X[labeled]
+        targets = torch.as_tensor(y_index, dtype=torch.long)
+        check = self._value_check(float32_range=True)
+        return training_rows(X, device=device, check=check, targets=targets)
 
-        # Stage 2: the head alone (on pretrained codes), then stage 3:
-        # everything.
-        head_loss_curve = []
-        if pretrain:
-            encoder.requires_grad_(False)
-            head_net = self._train(autoencoder, module, rows, device, seed)
-            encoder.requires_grad_(True)
-            head_loss_curve = list(head_net.history[:, "train_loss"])
-        net = self._train(autoencoder, module, rows, device, seed + 1)
-
-        self.classes_ = classes
-        self.autoencoder_ = autoencoder if pretrain else None
-        self.shift_, self.scale_ = autoencoder.shift_, autoencoder.scale_
-        self.net_ = net
-        self.head_loss_curve_ = head_loss_curve
-        self.loss_curve_ = list(net.history[:, "train_loss"])
-        self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
-        self.n_labeled_ = int(labeled.sum())
-        stopping = dict(net.callbacks_)["stopping"]
-        if len(self.loss_curve_) == self.max_iter and (
-            stopping.misses_ < stopping.patience
-        ):
-            warnings.warn(
-                f"{type(self).__name__} reached max_iter={self.max_iter} epochs "
-                "of fine-tuning before the loss stopped improving; increase "
-                "max_iter.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        return self
-
-    def _train(self, autoencoder, module, rows, device, seed):
-        """A net training ``module`` on ``rows`` with cross-entropy."""
-        net = autoencoder._build_net(
+    def _supervised_stage(self, module, rows, device, seed):
+        """A net that trained ``module`` on ``rows`` with cross-entropy."""
+        net = self._build_net(
             module,
             device,
             len(rows),
             criterion=_CrossEntropy(),
             max_epochs=self.max_iter,
-            user_callbacks=False,
         )
         net.initialize()
-        with net.random_streams(int(seed), int(seed)):
-            net.partial_fit((rows, None))
-        return net
+        return self._train_net(net, rows, None, seeds=(seed, seed))
 
     def predict_proba(self, X):
         """Class probabilities of each row.
@@ -427,13 +424,9 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
             ``classes_``; float32 for float32 ``X``, float64 otherwise.
         """
         check_is_fitted(self)
-        check = None
         if lazy_array(X):
             # Checked batch by batch as it is read, never loaded whole.
             X = validate_lazy(self, X, reset=False, fitting=False)
-            check = partial(
-                assert_all_finite, input_name="X", estimator_name=type(self).__name__
-            )
         else:
             X = validate_data(
                 self,
@@ -443,27 +436,19 @@ class AutoEncoderClassifier(ClassifierMixin, BaseEstimator):
                 reset=False,
             )
         module = self.net_.module_
-        source = RowSource(
+        rows = inference_rows(
             X,
-            self.shift_,
-            self.scale_,
-            dtype=_BaseAutoEncoder._torch_dtype(X),
+            shift=self.shift_,
+            scale=self.scale_,
             device=next(module.parameters()).device,
-            check=check,
+            check=self._value_check(support=False),
         )
-        if next(module.parameters()).dtype != source.dtype:
-            # Computed in the input's dtype, so that results do not depend on
-            # how rows are batched.
-            module = copy.deepcopy(module).to(source.dtype)
-        module.eval()
-        dtype = np.float64 if source.dtype == torch.float64 else np.float32
-        out = np.empty((len(source), len(self.classes_)), dtype=dtype)
-        with torch.inference_mode():
-            for index in source.batches(_INFERENCE_BATCH_SIZE):
-                logits = module(source.rows(index))[0]
-                out[index] = torch.softmax(logits, dim=1).cpu().numpy()
-                source.release(index)
-        return out
+        return infer_batches(
+            module,
+            rows,
+            lambda m, x: torch.softmax(m(x)[0], dim=1),
+            len(self.classes_),
+        )
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -540,7 +525,7 @@ def _labeled(y):
             "(as in binary labels {-1, 1}), not as the mark of unlabeled rows. "
             "Label rows of at least two classes for semi-supervised training.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
         return np.ones(len(y), dtype=bool)
     return ~unlabeled

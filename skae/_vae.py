@@ -271,7 +271,7 @@ class VAESampler(_BaseAutoEncoder):
     def _build_criterion(self):
         return NegativeELBO(self.likelihood, self.kl_weight)
 
-    def _finish_fit(self, X, rows):
+    def _finish_fit(self, rows):
         # Seed of the noise used by ``score_samples``, fixed at fit time so
         # that scores are reproducible and never touch the global RNG.
         rng = check_random_state(self.random_state)

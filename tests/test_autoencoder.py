@@ -79,7 +79,7 @@ class TestOutputs:
         )
 
     def test_sparse_is_densified_batch_by_batch(self, monkeypatch):
-        from skae._base import _INFERENCE_BATCH_SIZE
+        from skae._net import INFERENCE_BATCH_SIZE as _INFERENCE_BATCH_SIZE
 
         X = sp.random(5000, 50, density=0.1, format="csr", random_state=0)
         densified = []

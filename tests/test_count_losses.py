@@ -94,7 +94,7 @@ def test_no_standardisation_and_sensible_means(counts, loss):
 
 @pytest.mark.parametrize("loss", ["poisson", "softmax"])
 def test_sparse_text_is_never_densified_whole(counts, loss, monkeypatch):
-    from skae._base import _INFERENCE_BATCH_SIZE
+    from skae._net import INFERENCE_BATCH_SIZE as _INFERENCE_BATCH_SIZE
 
     # More rows than one inference batch, so that "whole" means something.
     counts = sp.vstack([counts] * 6).tocsr()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn import config_context
+from skorch.callbacks import Callback
 
 from skae import (
     AutoEncoderClassifier,
@@ -11,7 +12,7 @@ from skae import (
     ConvAutoEncoder,
     DenoisingAE,
 )
-from skae._net import StreamedRows
+from skae._data import StreamedRows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -165,16 +166,44 @@ def test_streamed_fit_learns_as_well_as_in_memory(tmp_path, low_rank):
     )
 
 
+class _EpochReads(Callback):
+    """Marks where each training epoch starts and ends in ``reads``."""
+
+    def __init__(self, reads):
+        self.reads = reads
+        self.marks = []
+
+    def __deepcopy__(self, memo):
+        # fit deep-copies its callbacks: the copy is this one.
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.marks.append(len(self.reads))
+
+    def on_epoch_end(self, net, **kwargs):
+        self.marks.append(len(self.reads))
+
+
 def test_streamed_fit_reads_in_blocks_once_per_epoch(low_rank):
     train, _ = low_rank
     X = _Reads(train)
+    epochs = _EpochReads(X.reads)
     with config_context(working_memory=1):
-        model = _ae(max_iter=3).fit(X)
+        model = _ae(max_iter=3, callbacks=[epochs]).fit(X)
     # One pass to check the values and standardise, one per epoch, then one
-    # for the statistics of the codes (in inference batches of 4,096 rows).
-    assert sum(X.reads) == (1 + 3 + 1) * len(train)
+    # for the statistics of the codes (in inference batches).
+    begins, ends = epochs.marks[::2], epochs.marks[1::2]
+    assert len(begins) == len(ends) == 3
+    check, codes = X.reads[: begins[0]], X.reads[ends[-1] :]
+    training = [X.reads[a:b] for a, b in zip(begins, ends, strict=True)]
+    # Nothing is read between epochs.
+    assert begins[1:] == ends[:-1]
+    # The check and each epoch read every row once, a block at a time.
     block_rows = 2**20 // 2 // (4 * 32) // 64
-    assert max(X.reads[: -(-len(train) // 4096)]) <= block_rows
+    for reads in (check, *training):
+        assert sum(reads) == len(train)
+        assert max(reads) <= block_rows
+    assert sum(codes) == len(train)
     assert model.transform(train).shape == (len(train), 4)
 
 
@@ -212,7 +241,7 @@ def test_a_sparse_split_is_read_a_block_at_a_time():
     rows = np.concatenate(list(split.blocks()))
     np.testing.assert_array_equal(rows.ravel(), index)
     assert max(X.reads) <= split.block_rows == 10
-    np.testing.assert_array_equal(split.rows(slice(5, 50)).numpy().ravel(), index[5:50])
+    np.testing.assert_array_equal(split.read(5, 50).ravel(), index[5:50])
 
 
 def test_streamed_fit_with_early_stopping_and_denoising(tmp_path, low_rank):
@@ -232,26 +261,24 @@ def test_streamed_fit_with_early_stopping_and_denoising(tmp_path, low_rank):
 def test_streamed_greedy_pretraining_streams_every_stage(
     tmp_path, low_rank, monkeypatch
 ):
-    from skae import _pretraining
-
     train, test = low_rank
     X = np.load(_saved(tmp_path / "X.npy", train), mmap_mode="r")
     stages = []
-    next_rows = _pretraining._next_rows
+    mapped = StreamedRows.mapped
 
-    def recording(stage, rows, batch_size):
-        codes = next_rows(stage, rows, batch_size)
+    def recording(rows, fn, n_out, batch_size):
+        codes = mapped(rows, fn, n_out, batch_size)
         # The codes are the stage's encoding of the rows it was given.
         with torch.inference_mode():
-            expected = stage.encode(rows.rows(slice(0, 100))).numpy()
-        np.testing.assert_allclose(codes.rows(slice(0, 100)), expected, rtol=1e-6)
+            expected = fn(next(rows.batches(100))[0]).numpy()
+        np.testing.assert_allclose(codes.read(0, 100), expected, rtol=1e-6)
         stages.extend([rows, codes])
         return codes
 
     params = dict(hidden_layer_sizes=(24, 16), pretraining="greedy")
     params.update(pretraining_max_iter=2, max_iter=4)
     in_memory = _ae(**params).fit(train)
-    monkeypatch.setattr(_pretraining, "_next_rows", recording)
+    monkeypatch.setattr(StreamedRows, "mapped", recording)
     with config_context(working_memory=1):
         model = _ae(**params).fit(X)
     # Two stages read the codes of the one below: both from a file, the

@@ -1,0 +1,222 @@
+"""The row-source protocol, column statistics, and what kind of array an input is.
+
+Every row source of :mod:`skae._data` implements :class:`RowSource` in full.
+This module also tells a lazily read array (a memmap, an h5py dataset, a
+zarr or dask array) from one in memory, and finds the file mapping behind a
+memmap so that its pages can be released once read.
+"""
+
+import abc
+import mmap
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+class ColumnStats(NamedTuple):
+    """Per-feature mean, variance, minimum and maximum (float64 arrays)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+
+
+def column_stats(blocks):
+    """:class:`ColumnStats` of the rows given block by block, in one pass.
+
+    ``blocks`` yields 2-D NumPy arrays or tensors. Each block's moments are
+    computed in float64 about its own mean, and blocks are combined with
+    Chan et al.'s pairwise update, which stays accurate where a running sum
+    of squares would cancel.
+    """
+    n, mean, m2 = 0, 0.0, 0.0
+    low, high = np.inf, -np.inf
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float64)
+        k = len(block)
+        if not k:
+            continue
+        block_mean = block.mean(axis=0)
+        block_m2 = ((block - block_mean) ** 2).sum(axis=0)
+        delta = block_mean - mean
+        total = n + k
+        mean = mean + delta * (k / total)
+        m2 = m2 + block_m2 + delta**2 * (n * k / total)
+        n = total
+        low = np.minimum(low, block.min(axis=0))
+        high = np.maximum(high, block.max(axis=0))
+    return ColumnStats(mean, m2 / n, low, high)
+
+
+class RowSource(abc.ABC):
+    """Rows of a data set served as standardised float tensors on a device.
+
+    Batches are pairs ``(inputs, target)``: the target is the batch itself
+    for an autoencoder, or the rows' ``targets`` (class indices, say).
+
+    Attributes
+    ----------
+    X : array-like or tensor of shape (n_samples, n_features)
+        Where the rows come from.
+    dtype : torch.dtype
+        Dtype of the served batches.
+    device : torch.device
+        Where batches are served.
+    targets : torch.Tensor of shape (n_samples,) or None
+        What training batches are compared with; None means the rows.
+    on_device : bool
+        Whether the rows already live on ``device`` (then permutations are
+        drawn there).
+    """
+
+    X = None
+    dtype = torch.float32
+    device = torch.device("cpu")
+    targets = None
+    on_device = False
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def shape(self):
+        return (len(self), self.n_features)
+
+    @abc.abstractmethod
+    def shuffled(self, batch_size, generator=None, shard=None):
+        """Training batches ``(inputs, target)`` in a new random order.
+
+        The order is drawn from ``generator``. With
+        ``shard=(rank, world_size)`` each batch keeps every
+        ``world_size``-th row, starting at ``rank``: processes that draw the
+        same order cover each batch once between them.
+        """
+
+    @abc.abstractmethod
+    def batches(self, batch_size, shard=None):
+        """Batches ``(inputs, target)`` of consecutive rows, in order."""
+
+    @abc.abstractmethod
+    def take(self, index):
+        """The same kind of source restricted to rows ``index`` (sorted).
+
+        Standardisation, checks and targets are kept.
+        """
+
+    @abc.abstractmethod
+    def standardised(self, shift, scale):
+        """The same rows served as ``(x - shift) / scale`` (None: as they are)."""
+
+    @abc.abstractmethod
+    def column_stats(self):
+        """:class:`ColumnStats` of the rows as stored (not standardised)."""
+
+    @abc.abstractmethod
+    def mapped(self, fn, n_out, batch_size):
+        """A source of ``fn(inputs)`` (``n_out`` wide) for every batch, in order.
+
+        Computed once, under ``torch.inference_mode``, and stored as this
+        kind of source stores rows: the codes of a layer, for the next stage
+        of greedy pretraining.
+        """
+
+    def split(self, validation_fraction, rng):
+        """Sources ``(train, valid)`` of the rows, split at random.
+
+        ``valid`` holds ``validation_fraction`` of the rows (at least one,
+        and at least one is left for training), drawn from ``rng``, a NumPy
+        ``RandomState``; both keep the rows' order.
+        """
+        n_samples = len(self)
+        n_valid = round(validation_fraction * n_samples)
+        n_valid = min(max(1, n_valid), n_samples - 1)
+        perm = rng.permutation(n_samples)
+        return self.take(np.sort(perm[n_valid:])), self.take(np.sort(perm[:n_valid]))
+
+    def _take_targets(self, index):
+        if self.targets is None:
+            return None
+        return self.targets[index.to(self.targets.device)]
+
+
+def memory_map(X):
+    """The ``numpy.memmap`` that ``X`` is, or is a view of; None if none."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return X
+        X = X.base
+    return None
+
+
+def lazy_array(X):
+    """Whether ``X`` is an array read from storage as it is sliced.
+
+    True for a ``numpy.memmap`` (or a view of one) and for array-likes that
+    are not NumPy arrays but have a ``shape``, a NumPy ``dtype`` and slicing
+    (an h5py dataset, a zarr or dask array): data that may be larger than
+    memory, and is best read a block at a time.
+    """
+    if memory_map(X) is not None:
+        return True
+    if isinstance(X, np.ndarray) or sp.issparse(X) or torch.is_tensor(X):
+        return False
+    if hasattr(X, "iloc"):
+        # pandas: validated (and its feature names read) as a whole.
+        return False
+    return (
+        isinstance(getattr(X, "dtype", None), np.dtype)
+        and hasattr(X, "shape")
+        and hasattr(X, "__getitem__")
+    )
+
+
+class FileMapping(NamedTuple):
+    """The shared file mapping behind a memmap, whose pages can be released."""
+
+    mapping: mmap.mmap
+    base: int
+
+    def release(self, X, start, stop):
+        """Drop the pages that rows ``start:stop`` of ``X`` occupy.
+
+        ``X`` is the memmap (or a C-contiguous view of it) this mapping was
+        found for. The file's contents are untouched: the pages are read
+        again if needed.
+        """
+        row_bytes = X.strides[0]
+        first = X.ctypes.data - self.base + start * row_bytes
+        last = first + (stop - start) * row_bytes
+        first -= first % mmap.PAGESIZE
+        last = min(len(self.mapping), -(-last // mmap.PAGESIZE) * mmap.PAGESIZE)
+        if last > first:
+            self.mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+
+def file_mapping(X):
+    """The :class:`FileMapping` behind ``X``, or None.
+
+    ``X`` may be a ``numpy.memmap`` or a view of one (``check_array`` returns
+    a plain ndarray view). Private (copy-on-write, ``mode='c'``) mappings are
+    left alone: releasing their pages would discard the changes made to
+    them.
+    """
+    base = memory_map(X)
+    if base is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    if X.ndim != 2 or not X.flags.c_contiguous:
+        return None
+    mapping = getattr(base, "_mmap", None)
+    if not isinstance(mapping, mmap.mmap) or base.mode == "c":
+        return None
+    # The mapping's own address: the start of a zero-copy view of it.
+    view = np.frombuffer(mapping, dtype=np.uint8, count=1)
+    address = view.ctypes.data
+    del view
+    return FileMapping(mapping, address)

@@ -1,0 +1,236 @@
+"""The phases of ``fit`` that every skae estimator shares.
+
+:class:`TrainingMixin` gives the autoencoders (:mod:`skae._base`) and
+:class:`~skae.AutoEncoderClassifier` the same steps, each a named method
+over the estimator's own hyperparameters (the names of ``MLPRegressor``):
+the training device, the value checks handed to the data layer, the input
+standardisation, the network and the skorch net that trains it, training
+with rollback, and the convergence warning. Neither estimator calls into the
+other's internals.
+"""
+
+import contextlib
+import copy
+import os
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from skorch.callbacks import EarlyStopping
+
+from ._losses import LOSS_OUTPUTS, ReconstructionLoss
+from ._modules import MLPAutoEncoder
+from ._net import AutoEncoderNet, distributed_shard
+from ._validation import (
+    check_precision,
+    hidden_layer_sizes,
+    resolve_device,
+    user_stacklevel,
+    value_check,
+)
+
+
+class TrainingMixin:
+    """Fit phases over MLPRegressor-style hyperparameters; not for direct use.
+
+    The estimator provides ``n_components``, ``hidden_layer_sizes``,
+    ``activation``, ``loss``, ``alpha``, ``dropout``, ``batch_size``,
+    ``learning_rate_init``, ``tol``, ``n_iter_no_change``, ``device``,
+    ``precision`` and ``verbose``.
+    """
+
+    # Nonlinearity of the code layer (a subclass may make it a property).
+    _code_activation = "identity"
+    # The parameter that chooses the reconstruction loss, for error messages.
+    _loss_parameter = "loss"
+    # Hooks of the train step; ``None`` means the estimator does not use it.
+    # See ``AutoEncoderNet`` for the signatures of ``_penalty(inputs, codes,
+    # output, module)`` and ``_corrupt(inputs, generator)``; both see
+    # standardised batches.
+    _penalty = None
+    _corrupt = None
+
+    # Checks ------------------------------------------------------------
+    def _value_check(self, *, support=True, float32_range=False):
+        """The check of input values handed to the data layer (a plain function)."""
+        name = self._loss_parameter
+        return value_check(
+            self.loss if support else None,
+            estimator_name=type(self).__name__,
+            parameter=f"{name}={getattr(self, name)!r}",
+            float32_range=float32_range,
+        )
+
+    def _hidden_layer_sizes(self):
+        return hidden_layer_sizes(self.hidden_layer_sizes)
+
+    def _training_device(self):
+        """The device ``fit`` trains on: ``device`` resolved and checked.
+
+        Inside a multi-process ``torch.distributed`` group on CUDA, each
+        process takes its own GPU, as torchrun numbers them.
+        """
+        device = resolve_device(self.device)
+        check_precision(self.precision, device)
+        shard = distributed_shard()
+        if shard is not None and device == "cuda":
+            local_rank = int(os.environ.get("LOCAL_RANK", shard[0]))
+            device = f"cuda:{local_rank % torch.cuda.device_count()}"
+        return device
+
+    # Data --------------------------------------------------------------
+    def _standardisation(self, rows):
+        """Per-feature mean and one global scale, for ``loss='mse'``.
+
+        Dividing by a single number keeps the objective proportional to the
+        reconstruction error in the input's units (features are not
+        reweighted, as in PCA) while making the default learning rate work
+        whatever the data's scale. Other losses see the data as it is.
+        """
+        if self.loss != "mse":
+            return None, 1.0
+        stats = rows.column_stats()
+        scale = float(np.sqrt(stats.var.mean()))
+        if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
+            scale = 1.0
+        return stats.mean, scale
+
+    # Model -------------------------------------------------------------
+    def _build_module(self, n_features, hidden_layer_sizes):
+        """Hook: the untrained torch module (a fully connected autoencoder)."""
+        return MLPAutoEncoder(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=self.activation,
+            output=LOSS_OUTPUTS[self.loss],
+            dropout=self.dropout,
+            code_activation=self._code_activation,
+        )
+
+    def _new_module(self, n_features, hidden_layer_sizes, seed):
+        """A fresh network from ``_build_module``, initialised from ``seed``.
+
+        Built on the meta device and initialised by the module's
+        ``reset_parameters(generator)``: torch's default initialisation
+        would draw from the global random state.
+        """
+        with torch.device("meta"):
+            module = self._build_module(n_features, hidden_layer_sizes)
+        module = module.to_empty(device="cpu")
+        module.reset_parameters(torch.Generator().manual_seed(seed))
+        return module
+
+    def _build_criterion(self):
+        """Hook: the loss the net minimises."""
+        return ReconstructionLoss(self.loss)
+
+    def _monitors_validation(self):
+        """Hook: whether training stops on a held-out loss (``early_stopping``)."""
+        return False
+
+    def _effective_batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(64, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _build_net(
+        self,
+        module,
+        device,
+        n_samples,
+        *,
+        criterion=None,
+        max_epochs=None,
+        callbacks=(),
+    ):
+        """The skorch net that trains ``module``.
+
+        ``criterion`` defaults to ``_build_criterion()``, ``max_epochs`` to
+        ``max_iter``; ``callbacks`` come after the early-stopping one.
+        """
+        validation = self._monitors_validation()
+        stopping = EarlyStopping(
+            monitor="valid_loss" if validation else "train_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=validation,
+        )
+        return AutoEncoderNet(
+            module=module,
+            criterion=self._build_criterion() if criterion is None else criterion,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            # L2 on connection weights only, as MLPRegressor's ``alpha``.
+            optimizer__param_groups=[("*weight", {"weight_decay": self.alpha})],
+            optimizer__weight_decay=0.0,
+            # One fused kernel per parameter instead of a dozen small ops:
+            # 15% faster training of a 784-512-128-32 network on a CPU.
+            optimizer__fused=torch.device(device).type in ("cpu", "cuda"),
+            max_epochs=self.max_iter if max_epochs is None else max_epochs,
+            batch_size=self._effective_batch_size(n_samples),
+            train_split=None,
+            callbacks=[("stopping", stopping), *callbacks],
+            device=device,
+            precision=self.precision,
+            verbose=self.verbose,
+        )
+
+    # Training ----------------------------------------------------------
+    def _train_net(
+        self, net, train, valid, *, seeds, epochs=None, before=None, rollback=False
+    ):
+        """Train ``net`` on row sources ``train`` (and ``valid``, or None).
+
+        ``seeds`` seed the device and host random streams (see
+        ``AutoEncoderNet.random_streams``), inside which ``before(net,
+        train)`` runs first where given (pretraining). The estimator's
+        ``_penalty`` and ``_corrupt`` hooks act for the duration. Training
+        that diverges raises ``FloatingPointError``; with ``rollback`` the
+        weights, optimizer state and history are first restored to what
+        they were, so that no NaN model is left behind.
+        """
+        net.penalty, net.corrupt = self._penalty, self._corrupt
+        with _restored_on_divergence(net, rollback):
+            try:
+                with net.random_streams(*seeds):
+                    if before is not None:
+                        before(net, train)
+                    net.partial_fit((train, valid), epochs=epochs)
+            finally:
+                net.penalty = net.corrupt = None
+        return net
+
+    def _warn_unconverged(self, net, ran, what="epochs"):
+        """Warn when ``ran`` epochs hit ``max_iter`` with the loss still falling."""
+        stopping = dict(net.callbacks_)["stopping"]
+        if ran == self.max_iter and stopping.misses_ < stopping.patience:
+            warnings.warn(
+                f"{type(self).__name__} reached max_iter={self.max_iter} {what} "
+                "before the loss stopped improving; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=user_stacklevel(),
+            )
+
+
+@contextlib.contextmanager
+def _restored_on_divergence(net, enabled):
+    """Restore ``net``'s weights, optimizer and history if training diverges."""
+    if not enabled:
+        yield
+        return
+    # Adam's moments go NaN with the weights, so both are kept.
+    snapshot = [
+        copy.deepcopy(net.module_.state_dict()),
+        copy.deepcopy(net.optimizer_.state_dict()),
+    ]
+    n_before = len(net.history)
+    try:
+        yield
+    except FloatingPointError:
+        net.module_.load_state_dict(snapshot[0])
+        net.optimizer_.load_state_dict(snapshot[1])
+        del net.history[n_before:]
+        raise

@@ -1,0 +1,220 @@
+"""Checks of parameters, devices, precision and input values.
+
+Everything here reports a bad input in scikit-learn's words before torch
+sees it. The value checks are plain functions (see :func:`value_check`), so
+the data layer can apply them batch by batch without knowing the estimator.
+"""
+
+import os
+import sys
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import validate_data
+
+from ._losses import NON_NEGATIVE_LOSSES, UNIT_INTERVAL_LOSSES
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning point at the user's line.
+
+    Counts the frames from the function that warns up to the first one
+    outside skae and outside scikit-learn's ``fit`` wrapper, so that a
+    warning names the caller's line however deep inside skae it is issued.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE)
+        or (
+            frame.f_code.co_name == "wrapper"
+            and frame.f_code.co_filename.endswith(os.path.join("sklearn", "base.py"))
+        )
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def resolve_device(device):
+    """Turn the ``device`` hyperparameter into a torch device string.
+
+    Raises a ``ValueError`` that names the device when it is malformed or
+    not present on this machine.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; use 'cpu', 'cuda', "
+            "'cuda:N' or 'auto'."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available "
+                "on this machine (or this torch build has no CUDA support). "
+                "Use device='cpu' or device='auto'."
+            )
+        count = torch.cuda.device_count()
+        if (dev.index or 0) >= count:
+            raise ValueError(
+                f"device={device!r} was requested, but this machine has only "
+                f"{count} CUDA device(s): cuda:0 to cuda:{count - 1}."
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device={device!r} is not available on this machine.")
+    elif dev.type != "cpu":
+        raise ValueError(
+            f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:N', "
+            "'mps' or 'auto'."
+        )
+    return str(dev)
+
+
+def check_precision(precision, device):
+    """Refuse ``precision='bf16'`` on a GPU without bfloat16 arithmetic.
+
+    On a CPU whose bfloat16 arithmetic oneDNN would emulate (one without
+    AVX-512 or AVX2-VNNI-2), warn instead: training there ran 12 times
+    slower in bfloat16 than in float32 (``ONEDNN_MAX_CPU_ISA=AVX2``).
+    """
+    if precision != "bf16":
+        return
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bf16' was requested, but {torch.cuda.get_device_name(device)} "
+            "does not support bfloat16. Use precision='float32' (or 'tf32')."
+        )
+    if device.type == "cpu" and not _fast_cpu_bf16():
+        warnings.warn(
+            "precision='bf16' on a CPU without fast bfloat16 arithmetic: it is "
+            "emulated, and training may be many times slower than with "
+            "precision='float32'.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _fast_cpu_bf16():
+    """Whether oneDNN runs bfloat16 natively on this CPU (True if unknown)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True
+
+
+def hidden_layer_sizes(sizes):
+    """The ``hidden_layer_sizes`` hyperparameter as a tuple of positive ints."""
+    if isinstance(sizes, Integral):
+        sizes = [sizes]
+    sizes = [int(s) for s in np.asarray(sizes, dtype=object).ravel()]
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+    return tuple(sizes)
+
+
+def validate_lazy(estimator, X, *, reset, fitting):
+    """``validate_data``'s checks that do not read the values of ``X``.
+
+    For a memory-mapped or lazily read array (see ``lazy_array``): shape,
+    dtype, number of samples, and the feature count and names of
+    ``estimator`` (set with ``reset``, checked otherwise). The caller checks
+    the values as it reads them.
+    """
+    name = type(estimator).__name__
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got an array of shape {X.shape} instead."
+        )
+    kind = np.dtype(X.dtype).kind
+    if kind == "c":
+        raise ValueError("Complex data not supported.")
+    if kind not in "biuf":
+        raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
+    n_samples, n_features = X.shape
+    minimum = 2 if fitting else 1
+    if n_samples < minimum:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while "
+            f"a minimum of {minimum} is required by {name}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a "
+            f"minimum of 1 is required by {name}."
+        )
+    validate_data(estimator, X, skip_check_array=True, reset=reset)
+    return X
+
+
+def check_float32_range(values):
+    """Refuse values that float32, the dtype networks train in, cannot hold."""
+    if not values.size or values.dtype.itemsize <= 4:
+        return
+    limit = np.finfo(np.float32).max
+    # Also refuses NaN and infinity, which compare False.
+    if not max(values.max(), -values.min()) <= limit:
+        raise ValueError(
+            f"X has values beyond float32's range (±{limit:.3g}), in which "
+            "the network trains. Scale X (e.g. with StandardScaler) first."
+        )
+
+
+def check_support(values, loss, *, estimator_name, parameter):
+    """Refuse values outside the support of the likelihood ``loss`` models.
+
+    ``parameter`` is how the estimator names the loss (``"loss='bce'"``).
+    """
+    if loss not in NON_NEGATIVE_LOSSES or not values.size:
+        return
+    if values.min() < 0:
+        # scikit-learn's wording, which its common checks look for.
+        raise ValueError(
+            f"Negative values in data passed to {estimator_name}: {parameter} "
+            "needs non-negative X."
+        )
+    if loss in UNIT_INTERVAL_LOSSES and values.max() > 1:
+        name = parameter.partition("=")[0]
+        raise ValueError(
+            f"{parameter} models each feature as a Bernoulli probability, so X "
+            "must lie in [0, 1]; scale it (e.g. with MinMaxScaler) or choose "
+            f"a Gaussian {name}."
+        )
+
+
+def value_check(loss, *, estimator_name, parameter, float32_range=False):
+    """A function that checks a block of values as ``validate_data`` would.
+
+    It refuses NaN and infinity, values outside the support of ``loss``
+    (see :func:`check_support`) and, with ``float32_range``, values float32
+    cannot hold. It holds only strings, never the estimator.
+    """
+
+    def check(values):
+        assert_all_finite(values, input_name="X", estimator_name=estimator_name)
+        check_support(values, loss, estimator_name=estimator_name, parameter=parameter)
+        if float32_range:
+            check_float32_range(values)
+
+    return check
+
+
+def clear_fitted_state(estimator):
+    """Delete the fitted attributes of ``estimator``.
+
+    Public ones end in ``_``; private fitted state is named in the class's
+    ``_private_fitted`` tuple.
+    """
+    private = getattr(type(estimator), "_private_fitted", ())
+    for name in list(vars(estimator)):
+        fitted = name.endswith("_") and not name.startswith("__")
+        if fitted or name in private:
+            delattr(estimator, name)
