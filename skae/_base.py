@@ -5,24 +5,15 @@ validation, ``fit``/``transform``/``inverse_transform``/``score_samples``,
 feature names and tags. ``fit`` reads as its phases (``_train``): validate,
 prepare the rows (:mod:`skae._data`), build or reuse the network
 (:mod:`skae._training`), train with rollback, record. A variant changes only
-private hooks (see ``DESIGN.md``, decision 2):
-
-- ``_build_module`` / ``_build_criterion``: the torch module and the loss;
-- ``_penalty`` / ``_corrupt``: a term added to the loss, and the corruption of
-  training batches (see :class:`skae._net.AutoEncoderNet`);
-- ``_check_params``: checks between parameters, at every ``fit``;
-- ``_prepare_fit`` / ``_finish_fit``: fitted state computed from the data
-  before training, and from the trained model after it;
-- ``_pretrain``: training of a fresh network before ``fit`` trains it as a
-  whole (greedy layer-wise pretraining);
-- ``_score_rows`` / ``_sample_codes``: what ``score_samples`` and ``sample``
-  compute;
-- ``_code_activation``, ``_warn_overcomplete``, ``_loss_parameter``: class
-  attributes (or properties) that describe the variant.
+private hooks (see ``DESIGN.md``, decision 2), each documented where the
+base class defines it: ``_build_module``, ``_build_criterion``,
+``_penalty``, ``_corrupt`` (in ``TrainingMixin``), ``_check_params``,
+``_prepare_fit``, ``_pretrain``, ``_finish_fit``, ``_score_rows``,
+``_sample_codes``, and the class attributes ``_code_activation``,
+``_warn_overcomplete`` and ``_loss_parameter``.
 """
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,13 +32,13 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._data import inference_rows, lazy_array, streams, training_rows
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
-from ._net import INFERENCE_BATCH_SIZE, distributed_shard, infer_batches
+from ._net import code_moments, infer_batches
 from ._training import TrainingMixin
 from ._validation import (
-    check_support,
+    check_same_architecture,
     clear_fitted_state,
-    user_stacklevel,
     validate_lazy,
+    warn_if_overcomplete,
 )
 
 
@@ -149,7 +140,7 @@ class _BaseAutoEncoder(
     def _fit(self, X, *, partial):
         continuing = hasattr(self, "net_") and (self.warm_start or partial)
         if not continuing:
-            self._clear_fitted_state()
+            clear_fitted_state(self)
         try:
             self._train(X, partial=partial, continuing=continuing)
         except BaseException:
@@ -158,7 +149,7 @@ class _BaseAutoEncoder(
             # unfitted, not half fitted. A continued fit restores its model
             # where training diverged (see ``TrainingMixin._train_net``).
             if not continuing:
-                self._clear_fitted_state()
+                clear_fitted_state(self)
             raise
         return self
 
@@ -197,25 +188,11 @@ class _BaseAutoEncoder(
         self._check_params()
         hidden = self._hidden_layer_sizes()
         if continuing:
-            self._check_same_architecture(hidden)
-        else:
-            self._check_overcomplete(X.shape[1])
-
-    def _draw_seeds(self):
-        """The seed of the network and training streams, and the split's RNG.
-
-        Inside a multi-process ``torch.distributed`` group every process
-        uses the first one's seed: the same initial weights, validation
-        split and permutations, whatever their ``random_state``.
-        """
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        if distributed_shard() is not None:
-            seeds = [seed]
-            torch.distributed.broadcast_object_list(seeds, src=0)
-            seed = seeds[0]
-            rng = np.random.RandomState(seed)
-        return seed, rng
+            check_same_architecture(
+                self._architecture, self._architecture_params(hidden)
+            )
+        elif self._warn_overcomplete:
+            warn_if_overcomplete(self.n_components, X.shape[1])
 
     def _new_net(self, rows, device, seed):
         """The net of a fresh fit, and the fitted state the data decides.
@@ -243,8 +220,7 @@ class _BaseAutoEncoder(
         )
 
     def _split(self, rows, rng):
-        """Standardised sources ``(train, valid)``; ``valid`` None without
-        early stopping."""
+        """Standardised ``(train, valid)``; ``valid`` is None unless early stopping."""
         rows = rows.standardised(self.shift_, self.scale_)
         if not self.early_stopping:
             return rows, None
@@ -254,13 +230,14 @@ class _BaseAutoEncoder(
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
+        # As MLPRegressor: validation scores with early stopping, else the
+        # best training loss.
+        self.validation_scores_ = self.best_validation_score_ = None
+        self.best_loss_ = None
         if self.early_stopping:
             self.validation_scores_ = [-v for v in history[:, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
-            self.best_loss_ = None
         else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_)
         if check_convergence:
             self._warn_unconverged(self.net_, self.n_iter_ - n_before)
@@ -294,19 +271,8 @@ class _BaseAutoEncoder(
         on the device in float64, batch by batch, without copying codes to
         the host.
         """
-        module = self.net_.module_
-        n, k = len(rows), self.n_components
-        total = torch.zeros(k, dtype=torch.float64, device=rows.device)
-        outer = torch.zeros((k, k), dtype=torch.float64, device=rows.device)
-        with torch.inference_mode():
-            for inputs, _ in rows.batches(INFERENCE_BATCH_SIZE):
-                codes = module.encode(inputs).double()
-                total += codes.sum(dim=0)
-                outer += codes.T @ codes
-        mean = total / n
-        covariance = (outer - n * torch.outer(mean, mean)) / max(n - 1, 1)
-        self.code_mean_ = mean.cpu().numpy()
-        self.code_covariance_ = covariance.cpu().numpy()
+        mean, covariance = code_moments(self.net_.module_, rows)
+        self.code_mean_, self.code_covariance_ = mean, covariance
 
     def _monitors_validation(self):
         return self.early_stopping
@@ -318,42 +284,9 @@ class _BaseAutoEncoder(
         params = {name: getattr(self, name) for name in names}
         return {**params, "hidden_layer_sizes": hidden_layer_sizes}
 
-    def _check_same_architecture(self, hidden_layer_sizes):
-        changed = {
-            name: (before, now)
-            for (name, before), now in zip(
-                self._architecture.items(),
-                self._architecture_params(hidden_layer_sizes).values(),
-                strict=True,
-            )
-            if before != now
-        }
-        if changed:
-            details = ", ".join(
-                f"{k} from {a!r} to {b!r}" for k, (a, b) in changed.items()
-            )
-            raise ValueError(
-                "warm_start=True and partial_fit continue training the fitted "
-                f"network, which cannot change shape: {details}. Refit with "
-                "warm_start=False instead."
-            )
-
-    def _check_overcomplete(self, n_features):
-        if self._warn_overcomplete and self.n_components >= n_features:
-            warnings.warn(
-                f"n_components={self.n_components} is not smaller than "
-                f"n_features={n_features}: an autoencoder without regularisation "
-                "can learn the identity and its codes need not be useful. Use "
-                "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
-
     def _validate_input(self, X, *, reset, fitting=False):
-        # A memory-mapped or lazily read array is checked batch by batch as
-        # it is read (see ``skae._data``): checked or converted whole, it
-        # would all be read into memory first. ``fit`` loads it whole when
-        # it is small.
+        # A lazily read array is checked batch by batch as it is read: checked
+        # whole, it would all be read into memory. ``fit`` loads a small one.
         if lazy_array(X) and (not fitting or streams(X)):
             return validate_lazy(self, X, reset=reset, fitting=fitting)
         X = validate_data(
@@ -364,16 +297,8 @@ class _BaseAutoEncoder(
             reset=reset,
             ensure_min_samples=2 if fitting else 1,
         )
-        check_support(
-            X.data if sp.issparse(X) else X,
-            self.loss,
-            estimator_name=type(self).__name__,
-            parameter=f"{self._loss_parameter}={getattr(self, self._loss_parameter)!r}",
-        )
+        self._check_support(X.data if sp.issparse(X) else X)
         return X
-
-    def _clear_fitted_state(self):
-        clear_fitted_state(self)
 
     @property
     def _n_features_out(self):

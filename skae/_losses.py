@@ -254,3 +254,10 @@ class NegativeELBO(nn.Module):
         output, _, mean, log_variance, output_log_variance = y_pred[:5]
         nll = -vae_log_likelihood(output, output_log_variance, target, self.likelihood)
         return (nll + self.kl_weight * gaussian_kl(mean, log_variance)).mean()
+
+
+class CrossEntropy(nn.Module):
+    """Criterion: mean cross-entropy of the logits against class indices."""
+
+    def forward(self, y_pred, target):
+        return nn.functional.cross_entropy(y_pred[0], target)

@@ -348,3 +348,23 @@ class NoisySigmoidCodeAutoEncoder(MLPAutoEncoder):
     def __init__(self, n_features, n_components, code_noise=0.0, **kwargs):
         super().__init__(n_features, n_components, code_activation="sigmoid", **kwargs)
         self.encoder[-1] = NoisySigmoid(code_noise)
+
+
+class EncoderClassifier(nn.Module):
+    """An encoder followed by a linear softmax head.
+
+    ``forward`` returns ``(logits, codes)``, the ``(output, codes)`` pair the
+    training engine expects of every module. The head is created
+    uninitialised (torch's own initialisation would draw from the global
+    random state); the estimator initialises it from its generator.
+    """
+
+    def __init__(self, encoder, n_components, n_classes):
+        super().__init__()
+        self.encoder = encoder
+        head = nn.Linear(n_components, n_classes, device="meta")
+        self.head = head.to_empty(device="cpu")
+
+    def forward(self, x):
+        codes = self.encoder(x)
+        return self.head(codes), codes

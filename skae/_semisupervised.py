@@ -23,39 +23,14 @@ from ._autoencoder import AutoEncoderTransformer
 from ._base import _BaseAutoEncoder
 from ._data import inference_rows, lazy_array, read_rows, streams, training_rows
 from ._docstrings import fill_doc
+from ._losses import CrossEntropy
+from ._modules import EncoderClassifier
 from ._net import infer_batches
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, user_stacklevel, validate_lazy
 
 # The label of unlabeled rows, as in ``sklearn.semi_supervised``.
 UNLABELED = -1
-
-
-class _Classifier(nn.Module):
-    """An encoder followed by a linear softmax head.
-
-    ``forward`` returns ``(logits, codes)``, the ``(output, codes)`` pair the
-    training engine expects of every module. The head is created
-    uninitialised (torch's own initialisation would draw from the global
-    random state); the estimator initialises it from its generator.
-    """
-
-    def __init__(self, encoder, n_components, n_classes):
-        super().__init__()
-        self.encoder = encoder
-        head = nn.Linear(n_components, n_classes, device="meta")
-        self.head = head.to_empty(device="cpu")
-
-    def forward(self, x):
-        codes = self.encoder(x)
-        return self.head(codes), codes
-
-
-class _CrossEntropy(nn.Module):
-    """Criterion: mean cross-entropy of the logits against class indices."""
-
-    def forward(self, y_pred, target):
-        return nn.functional.cross_entropy(y_pred[0], target)
 
 
 @fill_doc
@@ -294,7 +269,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
         rows = self._labeled_rows(X, labeled, streamed, y_index, device)
         rows = rows.standardised(shift, scale)
-        module = _Classifier(encoder, self.n_components, len(classes))
+        module = EncoderClassifier(encoder, self.n_components, len(classes))
         generator = torch.Generator().manual_seed(seed)
         nn.init.xavier_uniform_(module.head.weight, generator=generator)
         nn.init.zeros_(module.head.bias)
@@ -358,22 +333,14 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             hidden = self._hidden_layer_sizes()
             module = self._new_module(rows.n_features, hidden, seed)
             return None, module.encoder, standardisation
+        # The hyperparameters both estimators have mean the same in both;
+        # ``max_iter`` counts the classifier's supervised epochs.
+        params = self.get_params(deep=False)
+        shared = AutoEncoderTransformer().get_params(deep=False).keys() & params.keys()
         autoencoder = AutoEncoderTransformer(
-            self.n_components,
-            hidden_layer_sizes=self.hidden_layer_sizes,
-            activation=self.activation,
-            loss=self.loss,
-            alpha=self.alpha,
-            dropout=self.dropout,
-            batch_size=self.batch_size,
-            learning_rate_init=self.learning_rate_init,
-            max_iter=self.pretraining_max_iter,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            device=device,
-            precision=self.precision,
-            random_state=seed,
-            verbose=self.verbose,
+            **{name: params[name] for name in shared},
+        ).set_params(
+            max_iter=self.pretraining_max_iter, device=device, random_state=seed
         )
         with warnings.catch_warnings():
             # Pretraining is a means; a capped epoch budget is no concern.
@@ -402,7 +369,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             module,
             device,
             len(rows),
-            criterion=_CrossEntropy(),
+            criterion=CrossEntropy(),
             max_epochs=self.max_iter,
         )
         net.initialize()

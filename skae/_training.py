@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from skorch.callbacks import EarlyStopping
 
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
@@ -24,6 +25,7 @@ from ._modules import MLPAutoEncoder
 from ._net import AutoEncoderNet, distributed_shard
 from ._validation import (
     check_precision,
+    check_support,
     hidden_layer_sizes,
     resolve_device,
     user_stacklevel,
@@ -52,14 +54,26 @@ class TrainingMixin:
     _corrupt = None
 
     # Checks ------------------------------------------------------------
+    def _loss_description(self):
+        """How the estimator names its loss in messages (``"loss='bce'"``)."""
+        return f"{self._loss_parameter}={getattr(self, self._loss_parameter)!r}"
+
     def _value_check(self, *, support=True, float32_range=False):
         """The check of input values handed to the data layer (a plain function)."""
-        name = self._loss_parameter
         return value_check(
             self.loss if support else None,
             estimator_name=type(self).__name__,
-            parameter=f"{name}={getattr(self, name)!r}",
+            parameter=self._loss_description(),
             float32_range=float32_range,
+        )
+
+    def _check_support(self, values):
+        """Refuse values outside the support of the loss (see ``check_support``)."""
+        check_support(
+            values,
+            self.loss,
+            estimator_name=type(self).__name__,
+            parameter=self._loss_description(),
         )
 
     def _hidden_layer_sizes(self):
@@ -78,6 +92,22 @@ class TrainingMixin:
             local_rank = int(os.environ.get("LOCAL_RANK", shard[0]))
             device = f"cuda:{local_rank % torch.cuda.device_count()}"
         return device
+
+    def _draw_seeds(self):
+        """The seed of the network and training streams, and the split's RNG.
+
+        Inside a multi-process ``torch.distributed`` group every process
+        uses the first one's seed: the same initial weights, validation
+        split and permutations, whatever their ``random_state``.
+        """
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if distributed_shard() is not None:
+            seeds = [seed]
+            torch.distributed.broadcast_object_list(seeds, src=0)
+            seed = seeds[0]
+            rng = np.random.RandomState(seed)
+        return seed, rng
 
     # Data --------------------------------------------------------------
     def _standardisation(self, rows):

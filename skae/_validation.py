@@ -207,6 +207,42 @@ def value_check(loss, *, estimator_name, parameter, float32_range=False):
     return check
 
 
+def check_same_architecture(recorded, now):
+    """Refuse to continue training when a parameter that shapes the net changed.
+
+    ``recorded`` and ``now`` map the same parameter names to their values at
+    the fit that built the network and now.
+    """
+    changed = {
+        name: (before, now[name])
+        for name, before in recorded.items()
+        if before != now[name]
+    }
+    if changed:
+        details = ", ".join(f"{k} from {a!r} to {b!r}" for k, (a, b) in changed.items())
+        raise ValueError(
+            "warm_start=True and partial_fit continue training the fitted "
+            f"network, which cannot change shape: {details}. Refit with "
+            "warm_start=False instead."
+        )
+
+
+def warn_if_overcomplete(n_components, n_features):
+    """Warn that codes as wide as the input let an autoencoder learn the identity.
+
+    For the variants without any regularisation of their codes.
+    """
+    if n_components >= n_features:
+        warnings.warn(
+            f"n_components={n_components} is not smaller than "
+            f"n_features={n_features}: an autoencoder without regularisation "
+            "can learn the identity and its codes need not be useful. Use "
+            "fewer components, or a DenoisingAE, SparseAE or ContractiveAE.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def clear_fitted_state(estimator):
     """Delete the fitted attributes of ``estimator``.
 
