@@ -24,7 +24,14 @@ import scipy.sparse as sp
 import torch
 from sklearn import get_config
 
-from ._rowsource import ColumnStats, RowSource, column_stats, file_mapping, lazy_array
+from ._rowsource import (
+    ColumnStats,
+    RowSource,
+    block_rows,
+    column_stats,
+    file_mapping,
+    lazy_array,
+)
 from ._streamed import StreamedRows
 
 __all__ = [
@@ -132,32 +139,10 @@ class TensorRows(_IndexedRows):
             self.X.sub_(shift).div_(scale)
         return TensorRows(self.X, self.device, self.targets)
 
-    def column_stats(self):
-        if self._stats is None:
-            mean, var = _column_moments(self.X)
-            low = self.X.amin(dim=0).double().cpu().numpy()
-            high = self.X.amax(dim=0).double().cpu().numpy()
-            self._stats = ColumnStats(mean, var, low, high)
-        return self._stats
-
-
-def _column_moments(data):
-    """Per-feature mean and variance of a float32 tensor, as float64 arrays.
-
-    Computed on the tensor's device in float64, a chunk of rows at a time:
-    float32 squares would overflow for values beyond 1.8e19, and a float64
-    copy of the whole would double the memory.
-    """
-    chunk = max(1, 2**24 // (8 * max(data.shape[1], 1)))
-    total = torch.zeros(data.shape[1], dtype=torch.float64, device=data.device)
-    for start in range(0, len(data), chunk):
-        total += data[start : start + chunk].double().sum(dim=0)
-    mean = total / len(data)
-    squares = torch.zeros_like(total)
-    for start in range(0, len(data), chunk):
-        squares += (data[start : start + chunk].double() - mean).square().sum(dim=0)
-    var = squares / len(data)
-    return mean.cpu().numpy(), var.cpu().numpy()
+    def blocks(self):
+        step = block_rows(self.n_features)
+        for start in range(0, len(self), step):
+            yield self.X[start : start + step]
 
 
 class HostRows(_IndexedRows):
@@ -246,24 +231,11 @@ class HostRows(_IndexedRows):
     def standardised(self, shift, scale):
         return self._copy(self.X, shift, scale, self.targets)
 
-    def column_stats(self):
-        if self._stats is None:
-            X = self.X
-            if sp.issparse(X):
-                mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-                sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
-                var = np.maximum(sq - mean**2, 0)
-                low = X.min(axis=0).toarray().ravel().astype(np.float64)
-                high = X.max(axis=0).toarray().ravel().astype(np.float64)
-                self._stats = ColumnStats(mean, var, low, high)
-            else:
-                self._stats = column_stats(self._blocks())
-        return self._stats
-
-    def _blocks(self):
-        step = max(1, 2**24 // (8 * max(self.n_features, 1)))
+    def blocks(self):
+        step = block_rows(self.n_features)
         for start in range(0, len(self), step):
-            block = np.asarray(self.X[start : start + step])
+            block = self.X[start : start + step]
+            block = block.toarray() if sp.issparse(block) else np.asarray(block)
             if self.check is not None:
                 self.check(block)
             yield block

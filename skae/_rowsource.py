@@ -27,28 +27,36 @@ class ColumnStats(NamedTuple):
 def column_stats(blocks):
     """:class:`ColumnStats` of the rows given block by block, in one pass.
 
-    ``blocks`` yields 2-D NumPy arrays or tensors. Each block's moments are
-    computed in float64 about its own mean, and blocks are combined with
-    Chan et al.'s pairwise update, which stays accurate where a running sum
-    of squares would cancel.
+    ``blocks`` yields 2-D NumPy arrays or tensors; each is computed on in
+    float64, on its own device. Each block's moments are taken about its own
+    mean, and blocks are combined with Chan et al.'s pairwise update, which
+    stays accurate where a running sum of squares would cancel (the
+    variance of values far from zero, or of sparse data).
     """
-    n, mean, m2 = 0, 0.0, 0.0
-    low, high = np.inf, -np.inf
+    n, mean, m2, low, high = 0, None, None, None, None
     for block in blocks:
-        block = np.asarray(block, dtype=np.float64)
+        block = torch.as_tensor(block).double()
         k = len(block)
         if not k:
             continue
-        block_mean = block.mean(axis=0)
-        block_m2 = ((block - block_mean) ** 2).sum(axis=0)
+        block_mean = block.mean(dim=0)
+        block_m2 = (block - block_mean).square().sum(dim=0)
+        block_low, block_high = block.amin(dim=0), block.amax(dim=0)
+        if mean is None:
+            n, mean, m2, low, high = k, block_mean, block_m2, block_low, block_high
+            continue
         delta = block_mean - mean
         total = n + k
         mean = mean + delta * (k / total)
-        m2 = m2 + block_m2 + delta**2 * (n * k / total)
+        m2 = m2 + block_m2 + delta.square() * (n * k / total)
+        low, high = torch.minimum(low, block_low), torch.maximum(high, block_high)
         n = total
-        low = np.minimum(low, block.min(axis=0))
-        high = np.maximum(high, block.max(axis=0))
-    return ColumnStats(mean, m2 / n, low, high)
+    return ColumnStats(*(t.cpu().numpy() for t in (mean, m2 / n, low, high)))
+
+
+def block_rows(n_features, nbytes=2**24):
+    """Rows per block of float64 values that fill ``nbytes`` (16 MiB)."""
+    return max(1, nbytes // (8 * max(n_features, 1)))
 
 
 class RowSource(abc.ABC):
@@ -77,6 +85,7 @@ class RowSource(abc.ABC):
     device = torch.device("cpu")
     targets = None
     on_device = False
+    _stats = None
 
     def __len__(self):
         return self.X.shape[0]
@@ -115,8 +124,19 @@ class RowSource(abc.ABC):
         """The same rows served as ``(x - shift) / scale`` (None: as they are)."""
 
     @abc.abstractmethod
+    def blocks(self):
+        """The rows as stored (not standardised), in order, block by block.
+
+        Each block (a NumPy array or a tensor) holds a bounded number of
+        rows; values are checked as they are read, where the source checks.
+        """
+
     def column_stats(self):
-        """:class:`ColumnStats` of the rows as stored (not standardised)."""
+        """:class:`ColumnStats` of the rows as stored, computed once from
+        :meth:`blocks` (see :func:`column_stats`) and cached."""
+        if self._stats is None:
+            self._stats = column_stats(self.blocks())
+        return self._stats
 
     @abc.abstractmethod
     def mapped(self, fn, n_out, batch_size):

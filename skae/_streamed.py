@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 import torch
 
-from ._rowsource import RowSource, column_stats, file_mapping
+from ._rowsource import RowSource, file_mapping
 
 
 class StreamedRows(RowSource):
@@ -36,8 +36,8 @@ class StreamedRows(RowSource):
         Where batches are served (float32).
     check : callable, default=None
         ``check(block)``, called on the values of every block read, until
-        :meth:`column_stats` has read them all once; sources derived after
-        that do not check again.
+        :meth:`column_stats` has read them all once (the checking pass
+        before training); sources derived after that do not check again.
     index : ndarray of int, default=None
         Sorted rows of ``X`` to serve (a training or validation split);
         None serves them all.
@@ -163,15 +163,6 @@ class StreamedRows(RowSource):
         """The served rows, block by block, in order, as NumPy arrays."""
         for start in range(0, len(self), self.block_rows):
             yield self.read(start, min(start + self.block_rows, len(self)))
-
-    def column_stats(self):
-        """Statistics from one pass in blocks, which also checks every value.
-
-        Computed on the first call and cached.
-        """
-        if self._stats is None:
-            self._stats = column_stats(self.blocks())
-        return self._stats
 
     def shuffled(self, batch_size, generator=None, shard=None):
         rank, world = shard or (0, 1)
