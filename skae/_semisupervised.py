@@ -53,7 +53,8 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    {n_components}
+    n_components : int, default=32
+        Number of code units: the width of the codes the softmax head reads.
 
     {hidden_layer_sizes}
 
