@@ -82,8 +82,9 @@ class _BaseAutoEncoder(
     # Whether codes at least as wide as the input deserve a warning: only a
     # variant without any regularisation can learn the identity.
     _warn_overcomplete = True
-    # Private fitted state, cleared with the public one.
-    _private_fitted = ("_architecture",)
+    # Private fitted state, cleared with the public one; fitted state that
+    # ``_build_module`` reads (``skae.load`` restores it before rebuilding).
+    _private_fitted, _build_state = ("_architecture",), ()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -160,6 +160,9 @@ class ConvAutoEncoder(_BaseAutoEncoder):
         "upsampling": [StrOptions(set(UPSAMPLINGS))],
     }
 
+    # ``_build_module`` reads the image shape that ``fit`` derives from X.
+    _build_state = ("image_shape_",)
+
     def __init__(
         self,
         n_components=2,

@@ -290,6 +290,9 @@ def training_rows(X, *, device, check, targets=None):
     memory, block by block, in one pass before training, for a streamed
     array (which also computes its column statistics).
     """
+    if targets is not None:
+        # Served beside the batches, on the same device.
+        targets = targets.to(device)
     if sp.issparse(X):
         check(X.data)
         return HostRows(X, device=device, targets=targets)
@@ -313,8 +316,6 @@ def training_rows(X, *, device, check, targets=None):
             tensor = tensor.to(device)
         else:
             tensor = tensor.pin_memory()
-    if targets is not None:
-        targets = targets.to(tensor.device)
     return TensorRows(tensor, device=device, targets=targets)
 
 

@@ -1,122 +1,23 @@
 """Safe model files: :func:`save` and :func:`load`, without pickle.
 
-A model file is one `safetensors <https://huggingface.co/docs/safetensors>`_
-file. Its tensors hold numbers only:
-
-- ``module.<name>``: the torch module's ``state_dict``;
-- ``optimizer.<index>.<name>``: the optimizer's state (Adam's moments), so
-  that training can continue with ``warm_start=True`` exactly as it would
-  have in the original session;
-- ``attr.<name>``: every fitted NumPy array attribute with a numeric dtype.
-
-Its metadata (a str-to-str mapping in the file's JSON header) holds one
-JSON document per entry: the format marker and version, the estimator's
-class name, its parameters, its other fitted attributes, the skorch
-history, the optimizer's hyperparameters and the versions of the packages
-that wrote it.
-
-Nothing in the file is executed: the class is looked up among skae's public
-estimators by name, and every value is data (JSON or a numeric tensor).
-Tuples, which JSON lacks, are written as ``{"__tuple__": [...]}`` and arrays
-of strings (``feature_names_in_``) as ``{"__array__": [...]}``.
+:func:`save` writes an estimator's weights, optimizer state and fitted
+arrays as tensors and the rest as JSON (the layout is in
+:mod:`skae._model_file`). Nothing in the file is executed on loading: the
+class is looked up among skae's public estimators by name, every value is
+data (JSON or a numeric tensor), and every tensor must have the name, shape
+and dtype that the estimator it describes needs.
 """
-
-import json
-import os
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _package_version
-from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
+from . import _model_file
 from ._base import _BaseAutoEncoder
+from ._model_file import ATTR, MODULE, OPTIMIZER, Contents, split, to_json
 from ._validation import resolve_device
-
-FORMAT = "skae"
-FORMAT_VERSION = 1
-
-# Metadata keys that hold JSON.
-_JSON_KEYS = (
-    "estimator",
-    "params",
-    "attributes",
-    "arrays",
-    "history",
-    "optimizer",
-    "versions",
-)
-
-_MODULE, _OPTIMIZER, _ATTR = "module.", "optimizer.", "attr."
-
-
-# ----------------------------------------------------------------------
-# JSON encoding of parameters and attributes
-# ----------------------------------------------------------------------
-def _to_json(value, where):
-    """``value`` as JSON-ready data; tuples and string arrays tagged."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        return float(value)
-    if isinstance(value, torch.device):
-        return str(value)
-    if isinstance(value, tuple):
-        return {"__tuple__": [_to_json(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_to_json(v, where) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        if any(k in ("__tuple__", "__array__") for k in value):
-            raise ValueError(f"{where} uses a reserved key and cannot be saved.")
-        return {k: _to_json(v, where) for k, v in value.items()}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "OU":
-        if all(isinstance(v, str) for v in value.ravel()) and value.ndim == 1:
-            return {"__array__": [str(v) for v in value]}
-    raise ValueError(
-        f"{where} is a {type(value).__name__}, which cannot be stored safely "
-        "(only numbers, strings, None, lists, tuples, dicts and arrays)."
-    )
-
-
-def _from_json(value):
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
-            return tuple(_from_json(v) for v in value["__tuple__"])
-        if set(value) == {"__array__"}:
-            return np.asarray(value["__array__"], dtype=object)
-        return {k: _from_json(v) for k, v in value.items()}
-    return value
-
-
-def _safetensors():
-    """The safetensors package, imported when a model is saved or loaded."""
-    try:
-        import safetensors
-        import safetensors.torch
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError(
-            "skae.save and skae.load need the safetensors package: "
-            "pip install safetensors"
-        ) from exc
-    return safetensors
-
-
-def _versions():
-    versions = {}
-    for name in ("skae", "torch", "scikit-learn", "skorch", "numpy", "safetensors"):
-        try:
-            versions[name] = _package_version(name)
-        except PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 # ----------------------------------------------------------------------
@@ -175,6 +76,13 @@ def save(estimator, path):
     >>> np.array_equal(ae.transform(X), ae2.transform(X))
     True
     """
+    params = _savable_params(estimator)
+    contents, tensors = _contents(estimator, params)
+    _model_file.write(path, contents, tensors)
+
+
+def _savable_params(estimator):
+    """The parameters of ``estimator``, once it is known that it can be saved."""
     try:
         cls = _estimator_class(type(estimator).__name__)
     except ValueError:
@@ -194,45 +102,62 @@ def save(estimator, path):
             "set_params) before saving, and pass them again after loading; "
             "or use pickle/joblib if you trust everyone who will load the file."
         )
-    params_json = {k: _to_json(v, f"Parameter {k!r}") for k, v in params.items()}
+    return params
 
-    tensors, attributes, arrays = {}, {}, {}
+
+def _contents(estimator, params):
+    """What the file holds of ``estimator``: its :class:`Contents` and tensors."""
+    params_json = {k: to_json(v, f"Parameter {k!r}") for k, v in params.items()}
+    attributes, arrays, array_tensors = _fitted_attributes(estimator, params)
+    net = estimator.net_
+    module_tensors = {
+        MODULE + name: _on_cpu(tensor)
+        for name, tensor in net.module_.state_dict().items()
+    }
+    optimizer_tensors, param_groups = _optimizer_state(net.optimizer_)
+    contents = Contents(
+        estimator=type(estimator).__name__,
+        params=params_json,
+        attributes=attributes,
+        arrays=arrays,
+        history=to_json(net.history.to_list(), "The training history"),
+        optimizer={"param_groups": param_groups},
+        versions=_model_file.package_versions(),
+    )
+    return contents, {**array_tensors, **module_tensors, **optimizer_tensors}
+
+
+def _fitted_attributes(estimator, params):
+    """The fitted attributes as JSON, array specs and ``attr.`` tensors."""
+    attributes, arrays, tensors = {}, {}, {}
     for name, value in vars(estimator).items():
         if name in params or name == "net_" or name.startswith("__"):
             continue
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            tensors[_ATTR + name] = torch.from_numpy(np.ascontiguousarray(value))
+            tensors[ATTR + name] = torch.from_numpy(np.ascontiguousarray(value))
             arrays[name] = {"shape": list(value.shape), "dtype": str(value.dtype)}
         else:
-            attributes[name] = _to_json(value, f"Fitted attribute {name!r}")
+            attributes[name] = to_json(value, f"Fitted attribute {name!r}")
+    return attributes, arrays, tensors
 
-    net = estimator.net_
-    for name, tensor in net.module_.state_dict().items():
-        tensors[_MODULE + name] = tensor.detach().cpu().contiguous()
-    opt_state = net.optimizer_.state_dict()
-    for index, state in opt_state["state"].items():
-        for name, tensor in state.items():
-            key = f"{_OPTIMIZER}{index}.{name}"
-            tensors[key] = torch.as_tensor(tensor).detach().cpu().contiguous()
-    param_groups = _to_json(opt_state["param_groups"], "The optimizer's settings")
 
-    metadata = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "estimator": type(estimator).__name__,
-        "params": params_json,
-        "attributes": attributes,
-        "arrays": arrays,
-        "history": _to_json(net.history.to_list(), "The training history"),
-        "optimizer": {"param_groups": param_groups},
-        "versions": _versions(),
+def _optimizer_state(optimizer):
+    """The optimizer's ``optimizer.`` tensors and its param groups as JSON."""
+    state = optimizer.state_dict()
+    tensors = {
+        f"{OPTIMIZER}{index}.{name}": _on_cpu(torch.as_tensor(tensor))
+        for index, per_param in state["state"].items()
+        for name, tensor in per_param.items()
     }
-    metadata = {k: json.dumps(v) for k, v in metadata.items()}
-    _safetensors().torch.save_file(tensors, os.fspath(path), metadata=metadata)
+    return tensors, to_json(state["param_groups"], "The optimizer's settings")
+
+
+def _on_cpu(tensor):
+    return tensor.detach().cpu().contiguous()
 
 
 # ----------------------------------------------------------------------
-# load
+# Checks of what a file holds
 # ----------------------------------------------------------------------
 def _estimator_class(name):
     """The autoencoder class called ``name``; the format stores no other."""
@@ -248,50 +173,6 @@ def _estimator_class(name):
             "skae.load store; save other estimators with pickle or joblib."
         )
     return classes[name]
-
-
-def _read(path):
-    """The metadata (JSON decoded) and tensors of a skae model file."""
-    where = f"{os.fspath(path)!r}"
-    safetensors = _safetensors()
-    try:
-        with safetensors.safe_open(os.fspath(path), framework="pt", device="cpu") as f:
-            raw = f.metadata() or {}
-            if raw.get("format") != json.dumps(FORMAT):
-                raise ValueError(
-                    f"{where} is a safetensors file but not a skae model "
-                    "(its metadata has no format='skae' marker)."
-                )
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except safetensors.SafetensorError as exc:
-        raise ValueError(
-            f"{where} is not a skae model file, or it is truncated or "
-            f"corrupted: safetensors could not read it ({exc})."
-        ) from exc
-    try:
-        version = json.loads(raw.get("format_version", "null"))
-    except json.JSONDecodeError:
-        version = raw["format_version"]
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        raise ValueError(
-            f"{where} uses skae model format version {version!r}; this "
-            f"version of skae reads format version {FORMAT_VERSION} only. "
-            "Load it with the version of skae that wrote it."
-        )
-    metadata = {}
-    for key in _JSON_KEYS:
-        try:
-            metadata[key] = _from_json(json.loads(raw[key]))
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise ValueError(
-                f"{where} is corrupted: its metadata entry {key!r} is missing "
-                "or not valid JSON."
-            ) from exc
-    return metadata, tensors
-
-
-def _split(tensors, prefix):
-    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _check_tensors(what, found, expected):
@@ -330,12 +211,15 @@ def _check_attribute_name(cls, name, params):
         )
 
 
+# ----------------------------------------------------------------------
+# load
+# ----------------------------------------------------------------------
 def load(path, device="cpu"):
     """Load an estimator saved with :func:`save`.
 
     No code from the file runs: the estimator's class is looked up by name
     among skae's public estimators, its parameters and attributes are JSON,
-    and its network is rebuilt from the parameters before the weights, which
+    and its network is rebuilt as ``fit`` built it before the weights, which
     must have exactly the expected names and shapes, are copied in.
 
     Parameters
@@ -351,10 +235,9 @@ def load(path, device="cpu"):
     Returns
     -------
     estimator : skae estimator
-        The fitted estimator, with the same parameters, fitted attributes,
-        weights, optimizer state and history as the one saved: its
-        ``transform``, ``inverse_transform``, ``score_samples`` and
-        ``sample`` give the same results.
+        The fitted estimator, with the parameters, fitted attributes,
+        weights, optimizer state and history of the one saved: its methods
+        give the same results.
 
     Raises
     ------
@@ -383,12 +266,17 @@ def load(path, device="cpu"):
     >>> load(path).transform(X[:2]).shape
     (2, 2)
     """
-    device_name = device
-    device = resolve_device(device)
-    meta, tensors = _read(path)
-    cls = _estimator_class(meta["estimator"])
+    resolved = resolve_device(device)
+    contents, tensors = _model_file.read(path)
+    cls = _estimator_class(contents.estimator)
+    estimator = _unfitted(cls, contents.params, device)
+    _set_fitted_attributes(estimator, contents, split(tensors, ATTR))
+    estimator.net_ = _trained_net(estimator, contents, tensors, resolved)
+    return estimator
 
-    params = meta["params"]
+
+def _unfitted(cls, params, device):
+    """A ``cls`` with the file's parameters, ``device`` replacing the saved one."""
     valid = cls().get_params(deep=False)
     if not isinstance(params, dict) or set(params) - set(valid):
         unknown = sorted(set(params) - set(valid)) if isinstance(params, dict) else []
@@ -396,7 +284,7 @@ def load(path, device="cpu"):
             f"The file's parameters do not belong to {cls.__name__} "
             f"(unknown: {unknown}); it is corrupted or was tampered with."
         )
-    params = {**params, "device": device_name}
+    params = {**params, "device": device}
     if params.get("callbacks") is not None:
         raise ValueError("The file sets callbacks, which skae never saves.")
     estimator = cls(**params)
@@ -404,12 +292,14 @@ def load(path, device="cpu"):
         estimator._validate_params()
     except (ValueError, TypeError) as exc:
         raise ValueError(f"The file's parameters are invalid: {exc}") from exc
+    return estimator
 
-    # Fitted attributes: JSON values, then numeric arrays.
-    attributes, arrays = meta["attributes"], meta["arrays"]
+
+def _set_fitted_attributes(estimator, contents, array_tensors):
+    """Set the file's fitted attributes: JSON values, then numeric arrays."""
+    attributes, arrays = contents.attributes, contents.arrays
     if not isinstance(attributes, dict) or not isinstance(arrays, dict):
         raise ValueError("The file's attribute metadata is corrupted.")
-    array_tensors = _split(tensors, _ATTR)
     expected = {}
     for name, spec in arrays.items():
         dtype = getattr(torch, str(spec.get("dtype")), None)
@@ -417,6 +307,7 @@ def load(path, device="cpu"):
             raise ValueError("The file's array metadata is corrupted.")
         expected[name] = (spec["shape"], dtype)
     _check_tensors("arrays", array_tensors, expected)
+    cls, params = type(estimator), estimator.get_params(deep=False)
     for name, value in attributes.items():
         _check_attribute_name(cls, name, params)
         setattr(estimator, name, value)
@@ -427,39 +318,50 @@ def load(path, device="cpu"):
         if name not in attributes:
             raise ValueError(f"The file lacks the fitted attribute {name!r}.")
 
-    # The network, rebuilt as ``fit`` builds it, then filled with the weights.
-    # It is built from the architecture recorded at fit time, which may
-    # differ from the parameters if they were changed after fitting.
-    architecture = estimator._architecture
-    if not isinstance(architecture, dict):
-        raise ValueError("The file's fitted attribute '_architecture' is corrupted.")
-    hidden = tuple(architecture.get("hidden_layer_sizes", ()))
-    builder = cls(
-        **{**params, **{k: v for k, v in architecture.items() if k in params}}
-    )
-    # ``fit`` builds the network once fitted state derived from the data
-    # (such as a ConvAutoEncoder's ``image_shape_``) is set.
-    vars(builder).update({k: v for k, v in vars(estimator).items() if k.endswith("_")})
-    try:
-        module = builder._new_module(int(estimator.n_features_in_), hidden, seed=0)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"The file's network description is invalid: {exc}") from exc
-    state = module.state_dict()
-    weights = _split(tensors, _MODULE)
-    _check_tensors(
-        "weights", weights, {k: (v.shape, v.dtype) for k, v in state.items()}
-    )
+
+def _trained_net(estimator, contents, tensors, device):
+    """The skorch net, with the file's weights, optimizer state and history."""
+    module = _untrained_module(estimator)
+    weights = split(tensors, MODULE)
+    expected = {k: (v.shape, v.dtype) for k, v in module.state_dict().items()}
+    _check_tensors("weights", weights, expected)
     module.load_state_dict(weights)
     net = estimator._build_net(module, device, 1)
     net.initialize()
-    _load_optimizer(net, meta["optimizer"], _split(tensors, _OPTIMIZER))
+    _load_optimizer(net, contents.optimizer, split(tensors, OPTIMIZER))
     net.module_.eval()
-    history = meta["history"]
+    history = contents.history
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         raise ValueError("The file's training history is corrupted.")
     net.history_ = History(history)
-    estimator.net_ = net
-    return estimator
+    return net
+
+
+def _untrained_module(estimator):
+    """A network shaped as the one ``fit`` built, before weights are copied in.
+
+    The shape is the architecture recorded at fit time, which differs from
+    the parameters if they were changed after fitting. The network is built
+    by a clone set to that architecture and given the fitted state that
+    ``fit`` derives from the data before building (the estimator's
+    ``_build_state``).
+    """
+    architecture = estimator._architecture
+    if not isinstance(architecture, dict):
+        raise ValueError("The file's fitted attribute '_architecture' is corrupted.")
+    params = estimator.get_params(deep=False)
+    # VAESampler records its ``loss``, which likelihood sets: not a parameter.
+    builder = clone(estimator).set_params(
+        **{k: v for k, v in architecture.items() if k in params}
+    )
+    for name in estimator._build_state:
+        if hasattr(estimator, name):
+            setattr(builder, name, getattr(estimator, name))
+    hidden = tuple(architecture.get("hidden_layer_sizes", ()))
+    try:
+        return builder._new_module(int(estimator.n_features_in_), hidden, seed=0)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"The file's network description is invalid: {exc}") from exc
 
 
 def _load_optimizer(net, meta, tensors):

@@ -298,17 +298,21 @@ def precision_at_k(
     if queries is not None and query_labels is None:
         raise ValueError("query_labels is required with queries.")
     query_labels = labels if queries is None else np.asarray(query_labels)
-    if isinstance(codes, HammingIndex):
-        index = codes
-    elif np.asarray(codes).dtype == np.uint8:
-        index = HammingIndex().fit(codes)
-    else:
-        from sklearn.neighbors import NearestNeighbors
-
-        index = NearestNeighbors(metric=metric).fit(codes)
+    index = _search_index(codes, metric)
     neighbors = index.kneighbors(queries, k, return_distance=False)
     if len(neighbors) != len(query_labels):
         raise ValueError(
             f"Got {len(neighbors)} queries but {len(query_labels)} query labels."
         )
     return float(np.mean(labels[neighbors] == query_labels[:, None]))
+
+
+def _search_index(codes, metric):
+    """``codes`` as a fitted search: Hamming for packed bits, else ``metric``."""
+    if isinstance(codes, HammingIndex):
+        return codes
+    if np.asarray(codes).dtype == np.uint8:
+        return HammingIndex().fit(codes)
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(metric=metric).fit(codes)

@@ -75,19 +75,17 @@ def _documented_objects(subpackage, min_length):
 def load_docstrings(*, return_X_y=False, min_length=200):
     """Load a labelled corpus of docstrings of installed scientific packages.
 
-    Each document is the docstring of a public function or class of one of
-    twelve subpackages of NumPy, SciPy and scikit-learn (``numpy.fft``,
+    Each document is the docstring of a public function or class defined in
+    (not re-exported by) one of twelve subpackages, its label: ``numpy.fft``,
     ``numpy.linalg``, ``numpy.random``, ``scipy.interpolate``,
     ``scipy.optimize``, ``scipy.signal``, ``scipy.stats``,
     ``sklearn.cluster``, ``sklearn.decomposition``, ``sklearn.linear_model``,
-    ``sklearn.metrics``, ``sklearn.preprocessing``), labelled by that
-    subpackage: a small topic-classification and retrieval corpus that needs
-    no download. Only objects defined in the subpackage itself are kept (not
-    re-exports). Each docstring is cut at its first "See Also",
-    "References" or "Examples" section, since those name the subpackage
-    outright; the summary, parameters, returns and notes remain. Docstrings
-    shorter than ``min_length`` characters after the cut are dropped, and
-    identical texts are kept once.
+    ``sklearn.metrics`` and ``sklearn.preprocessing``. It is a small
+    topic-classification and retrieval corpus that needs no download. Each
+    docstring is cut at its first "See Also", "References" or "Examples"
+    section, which name the subpackage outright; docstrings shorter than
+    ``min_length`` characters after the cut are dropped, and identical texts
+    are kept once.
 
     The corpus is read from the installed packages, so its size and content
     depend on their versions (with NumPy 2.4, SciPy 1.17 and scikit-learn
@@ -120,16 +118,7 @@ def load_docstrings(*, return_X_y=False, min_length=200):
     >>> len(corpus.data) == len(corpus.target) == len(corpus.names)
     True
     """
-    data, target, names, seen = [], [], [], set()
-    for label, subpackage in enumerate(_SUBPACKAGES):
-        for name, text in _documented_objects(subpackage, min_length):
-            if text in seen:
-                continue
-            seen.add(text)
-            data.append(text)
-            target.append(label)
-            names.append(f"{subpackage}.{name}")
-    target = np.asarray(target, dtype=np.int64)
+    data, target, names = _corpus(min_length)
     if return_X_y:
         return data, target
     return Bunch(
@@ -139,3 +128,17 @@ def load_docstrings(*, return_X_y=False, min_length=200):
         names=names,
         DESCR=load_docstrings.__doc__,
     )
+
+
+def _corpus(min_length):
+    """The texts, labels and qualified names, each text once, in order."""
+    data, target, names, seen = [], [], [], set()
+    for label, subpackage in enumerate(_SUBPACKAGES):
+        for name, text in _documented_objects(subpackage, min_length):
+            if text in seen:
+                continue
+            seen.add(text)
+            data.append(text)
+            target.append(label)
+            names.append(f"{subpackage}.{name}")
+    return data, np.asarray(target, dtype=np.int64), names

@@ -193,6 +193,22 @@ def plot_codes(estimator_or_codes, X=None, y=None, *, ax=None, **scatter_kwargs)
     10
     """
     plt = _pyplot()
+    codes, names, title = _codes_to_plot(estimator_or_codes, X)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.5))
+    kwargs = {"s": 10, **scatter_kwargs}
+    if y is None:
+        ax.scatter(codes[:, 0], codes[:, 1], **kwargs)
+    else:
+        _scatter_by_label(ax, codes, y, kwargs)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title(title)
+    return ax.figure
+
+
+def _codes_to_plot(estimator_or_codes, X):
+    """The codes as a dense 2-D array, the names of their axes, and a title."""
     if hasattr(estimator_or_codes, "transform"):
         if X is None:
             raise ValueError("X is required to plot the codes of an estimator.")
@@ -210,44 +226,42 @@ def plot_codes(estimator_or_codes, X=None, y=None, *, ax=None, **scatter_kwargs)
             "plot_codes draws the first two components; the codes have shape "
             f"{codes.shape}."
         )
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.5))
-    kwargs = {"s": 10, **scatter_kwargs}
-    if y is None:
-        ax.scatter(codes[:, 0], codes[:, 1], **kwargs)
-    else:
-        y = np.asarray(y).ravel()
-        if y.shape[0] != codes.shape[0]:
-            raise ValueError(
-                f"y has {y.shape[0]} labels for {codes.shape[0]} rows of codes."
-            )
-        classes, index = np.unique(y, return_inverse=True)
-        numeric = y.dtype.kind in "biuf"
-        discrete = type_of_target(y) in ("binary", "multiclass") and (
-            len(classes) <= _MAX_LEGEND_CLASSES or not numeric
+    return codes, names, title
+
+
+def _scatter_by_label(ax, codes, y, kwargs):
+    """Scatter ``codes`` coloured by ``y``: a legend for classes, else a colorbar."""
+    y = np.asarray(y).ravel()
+    if y.shape[0] != codes.shape[0]:
+        raise ValueError(
+            f"y has {y.shape[0]} labels for {codes.shape[0]} rows of codes."
         )
-        if discrete:
-            cmap = "tab10" if len(classes) <= 10 else "tab20"
-            points = ax.scatter(
-                codes[:, 0],
-                codes[:, 1],
-                c=index,
-                cmap=kwargs.pop("cmap", cmap),
-                vmin=0,
-                vmax=max(len(classes) - 1, 1),
-                **kwargs,
-            )
-            handles, _ = points.legend_elements(num=None)
-            ax.legend(
-                handles, [str(c) for c in classes], title="label", fontsize="small"
-            )
-        else:
-            points = ax.scatter(codes[:, 0], codes[:, 1], c=y.astype(float), **kwargs)
-            ax.figure.colorbar(points, ax=ax, label="label")
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1])
-    ax.set_title(title)
-    return ax.figure
+    classes, index = np.unique(y, return_inverse=True)
+    numeric = y.dtype.kind in "biuf"
+    discrete = type_of_target(y) in ("binary", "multiclass") and (
+        len(classes) <= _MAX_LEGEND_CLASSES or not numeric
+    )
+    if discrete:
+        _scatter_classes(ax, codes, classes, index, kwargs)
+    else:
+        points = ax.scatter(codes[:, 0], codes[:, 1], c=y.astype(float), **kwargs)
+        ax.figure.colorbar(points, ax=ax, label="label")
+
+
+def _scatter_classes(ax, codes, classes, index, kwargs):
+    """One colour per class (``index`` into ``classes``), with a legend."""
+    cmap = "tab10" if len(classes) <= 10 else "tab20"
+    points = ax.scatter(
+        codes[:, 0],
+        codes[:, 1],
+        c=index,
+        cmap=kwargs.pop("cmap", cmap),
+        vmin=0,
+        vmax=max(len(classes) - 1, 1),
+        **kwargs,
+    )
+    handles, _ = points.legend_elements(num=None)
+    ax.legend(handles, [str(c) for c in classes], title="label", fontsize="small")
 
 
 def plot_samples(
