@@ -24,6 +24,7 @@ over a row source, batch by batch, into one preallocated array.
 
 import contextlib
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -70,6 +71,7 @@ def distributed_shard():
     return None
 
 
+@dataclasses.dataclass
 class BatchIterator:
     """Mini-batches ``(inputs, target)`` of a row source (see :mod:`skae._data`).
 
@@ -82,12 +84,11 @@ class BatchIterator:
     batch once.
     """
 
-    def __init__(self, source, batch_size, shuffle, generator=None, shard=None):
-        self.source = source
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.shard = shard
+    source: object
+    batch_size: int
+    shuffle: bool
+    generator: torch.Generator = None
+    shard: tuple = None
 
     def __len__(self):
         return math.ceil(len(self.source) / self.batch_size)

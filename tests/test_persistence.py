@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
@@ -331,8 +332,23 @@ def test_load_refuses_missing_and_extra_tensors(fitted_path, tmp_path):
 def test_public_api():
     assert skae.save is save and skae.load is load
     assert {"save", "load"} <= set(skae.__all__)
-    # Functions in __all__ are not mistaken for estimators.
-    assert all(isinstance(cls, type) for _, cls in all_estimators())
+    # all_estimators lists exactly the estimator classes of skae.__all__, by
+    # name and sorted: not the functions (save, load, precision_at_k), nor
+    # HammingIndex, a search structure that is no scikit-learn estimator.
+    estimators = [
+        "AutoEncoderClassifier",
+        "AutoEncoderTransformer",
+        "BinaryAutoEncoder",
+        "ContractiveAE",
+        "ConvAutoEncoder",
+        "DenoisingAE",
+        "SparseAE",
+        "VAESampler",
+    ]
+    others = {"HammingIndex", "__version__", "load", "precision_at_k", "save"}
+    assert set(skae.__all__) == set(estimators) | others
+    assert all_estimators() == [(name, getattr(skae, name)) for name in estimators]
+    assert not issubclass(skae.HammingIndex, BaseEstimator)
 
 
 def test_the_classifier_is_refused_with_advice(tmp_path):

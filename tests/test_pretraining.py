@@ -5,8 +5,9 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
+from skorch.callbacks import Callback
 
-from skae import AutoEncoderTransformer
+from skae import AutoEncoderTransformer, _pretraining
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -38,7 +39,52 @@ def test_without_pretraining_the_curves_are_none(digits):
     assert ae.pretraining_loss_curves_ is None
 
 
-def test_pretrained_layers_are_the_deep_networks_layers(digits):
+class _FineTuningStart(Callback):
+    """Records the network's parameters as fine-tuning begins."""
+
+    def __init__(self):
+        self.parameters = None
+
+    def __deepcopy__(self, memo):
+        # fit deep-copies its callbacks: the copy is this one.
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.parameters = {id(p): p.detach().clone() for p in net.module_.parameters()}
+
+
+def test_pretrained_layers_are_the_deep_networks_layers(digits, monkeypatch):
+    # Record each stage's parameters as it is built, and their values then.
+    stages = []
+
+    class Recording(_pretraining._Stage):
+        def __init__(self, encoder, decoder):
+            super().__init__(encoder, decoder)
+            stages.append([(p, p.detach().clone()) for p in self.parameters()])
+
+    monkeypatch.setattr(_pretraining, "_Stage", Recording)
+    start = _FineTuningStart()
+    ae = AutoEncoderTransformer(
+        4, max_iter=1, random_state=0, callbacks=[start], **GREEDY
+    )
+    ae.fit(digits)
+    # One stage per encoder layer, each an encoder layer and its mirror
+    # (two weights and two biases).
+    assert [len(stage) for stage in stages] == [4, 4, 4]
+    # The stages' parameters are the very tensors of the deep network (every
+    # one of them, each in one stage), not copies ...
+    trained = [p for stage in stages for p, _ in stage]
+    deep = list(ae.net_.module_.parameters())
+    assert len(trained) == len(deep)
+    assert {id(p) for p in trained} == {id(p) for p in deep}
+    # ... so training the stages trained the deep network's layers in place:
+    # fine-tuning starts from weights that every stage moved.
+    assert start.parameters.keys() == {id(p) for p in deep}
+    for p, initial in (pair for stage in stages for pair in stage):
+        assert not torch.equal(start.parameters[id(p)], initial)
+
+
+def test_fine_tuning_starts_from_the_stacked_stages(digits):
     # One slow epoch of fine-tuning starts from the stacked stages, which
     # reconstruct better than randomly initialised layers (0.080 against
     # 0.086 mean squared error when this test was written).

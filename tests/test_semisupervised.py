@@ -120,14 +120,22 @@ def test_string_and_object_labels(digits):
         dtype=object,
     )[y]
     partial = names.copy()
-    partial[np.random.RandomState(0).rand(len(y)) < 0.5] = -1
+    unlabeled = np.random.RandomState(0).rand(len(y)) < 0.5
+    partial[unlabeled] = -1
     clf = AutoEncoderClassifier(**FAST).fit(X, partial)
-    assert set(clf.classes_) == set(names)
-    assert clf.n_labeled_ == np.sum(partial != -1)
-    assert set(clf.predict(X)) <= set(names)
-    # A string array cannot hold the integer -1: every row is labeled.
-    clf = AutoEncoderClassifier(**FAST).fit(X, names.astype(str))
+    # The integer -1 among the strings marks the unlabeled rows, no class.
+    np.testing.assert_array_equal(clf.classes_, np.sort(names[:10].astype(str)))
+    assert clf.classes_.dtype == object
+    assert clf.n_labeled_ == np.sum(~unlabeled)
+    # Each name is learnt as the class of its rows (chance is 0.1).
+    predicted = clf.predict(X)
+    assert predicted.dtype == object
+    assert np.mean(predicted == names) > 0.5
+    # A string array cannot hold the integer -1: '-1' is a class like any
+    # other, and every row is labeled.
+    clf = AutoEncoderClassifier(**FAST).fit(X, partial.astype(str))
     assert clf.n_labeled_ == len(X)
+    assert "-1" in clf.classes_ and len(clf.classes_) == 11
 
 
 def test_minus_one_is_a_class_when_the_rest_is_one_class(digits):
@@ -164,15 +172,27 @@ def test_reproducible_and_pickles(digits):
 def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits):
     X, y = digits
     clf = AutoEncoderClassifier(**FAST).fit(X, y)
-    # autoencoder_ is what pretraining left, the same as fitting it alone.
-    params = {k: v for k, v in FAST.items() if k != "max_iter"}
     assert isinstance(clf.autoencoder_, AutoEncoderTransformer)
-    pretrained = clf.autoencoder_.net_.module_.encoder[0].weight
-    fine_tuned = clf.net_.module_.encoder[0].weight
-    assert pretrained is not fine_tuned
-    assert not np.allclose(pretrained.detach(), fine_tuned.detach())
+    # autoencoder_ is what pretraining left, untouched by fine-tuning: the
+    # same as the autoencoder fitted alone, with the seed the classifier
+    # draws for it (the first of two from its random_state).
+    ae_seed = np.random.RandomState(FAST["random_state"]).randint(
+        np.iinfo(np.int32).max, size=2
+    )[0]
+    alone = AutoEncoderTransformer(
+        FAST["n_components"],
+        hidden_layer_sizes=FAST["hidden_layer_sizes"],
+        max_iter=FAST["pretraining_max_iter"],
+        random_state=ae_seed,
+    ).fit(X)
+    assert clf.autoencoder_.n_iter_ == FAST["pretraining_max_iter"]
+    assert clf.autoencoder_.loss_curve_ == alone.loss_curve_
+    np.testing.assert_array_equal(clf.autoencoder_.transform(X), alone.transform(X))
+    # While the classifier's encoder moved on from it.
+    pretrained = clf.autoencoder_.net_.module_.encoder[0].weight.detach()
+    fine_tuned = clf.net_.module_.encoder[0].weight.detach()
+    assert not np.allclose(pretrained, fine_tuned)
     assert len(clf.head_loss_curve_) + len(clf.loss_curve_) == clf.n_iter_
-    assert params["pretraining_max_iter"] == clf.autoencoder_.n_iter_
 
 
 class TestErrors:
