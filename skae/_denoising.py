@@ -25,6 +25,8 @@ class DenoisingAE(_BaseAutoEncoder):
 
     Parameters
     ----------
+    {n_components}
+
     noise : {'masking', 'gaussian', 'salt_pepper'}, default='masking'
         Kind of corruption applied to training batches:
 
@@ -52,7 +54,6 @@ class DenoisingAE(_BaseAutoEncoder):
         [0, 1], such as images scaled by their maximum): set it to the noise
         you expect at test time.
 
-    {n_components}
 
     {hidden_layer_sizes}
 
