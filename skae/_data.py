@@ -25,6 +25,7 @@ import torch
 from sklearn import get_config
 
 from ._rowsource import (
+    INFERENCE_BATCH_SIZE,
     ColumnStats,
     RowSource,
     block_rows,
@@ -232,7 +233,9 @@ class HostRows(_IndexedRows):
         return self._copy(self.X, shift, scale, self.targets)
 
     def blocks(self):
-        step = block_rows(self.n_features)
+        # A sparse matrix is densified no more than an inference batch of
+        # rows at a time, whatever its width.
+        step = min(block_rows(self.n_features), INFERENCE_BATCH_SIZE)
         for start in range(0, len(self), step):
             block = self.X[start : start + step]
             block = block.toarray() if sp.issparse(block) else np.asarray(block)

@@ -34,10 +34,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PrintLog
 
 from ._modules import set_generator
-
-# Rows per batch in transform, inverse_transform and score_samples: large
-# enough to keep the device busy, small enough that memory stays bounded.
-INFERENCE_BATCH_SIZE = 4096
+from ._rowsource import INFERENCE_BATCH_SIZE
 
 
 @contextlib.contextmanager

@@ -14,6 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+# Rows per batch in transform, inverse_transform and score_samples: large
+# enough to keep the device busy, small enough that memory stays bounded.
+INFERENCE_BATCH_SIZE = 4096
+
 
 class ColumnStats(NamedTuple):
     """Per-feature mean, variance, minimum and maximum (float64 arrays)."""

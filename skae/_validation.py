@@ -18,22 +18,21 @@ from sklearn.utils.validation import validate_data
 from ._losses import NON_NEGATIVE_LOSSES, UNIT_INTERVAL_LOSSES
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_SKLEARN_BASE = os.path.join("sklearn", "base.py")
 
 
 def user_stacklevel():
     """The ``stacklevel`` that makes a warning point at the user's line.
 
     Counts the frames from the function that warns up to the first one
-    outside skae and outside scikit-learn's ``fit`` wrapper, so that a
-    warning names the caller's line however deep inside skae it is issued.
+    outside skae and outside ``sklearn/base.py`` (the ``fit`` wrapper and
+    mixins such as ``fit_transform``), so that a warning names the caller's
+    line however deep inside skae it is issued.
     """
     frame, level = sys._getframe(1), 1
     while frame is not None and (
         frame.f_code.co_filename.startswith(_PACKAGE)
-        or (
-            frame.f_code.co_name == "wrapper"
-            and frame.f_code.co_filename.endswith(os.path.join("sklearn", "base.py"))
-        )
+        or frame.f_code.co_filename.endswith(_SKLEARN_BASE)
     ):
         frame, level = frame.f_back, level + 1
     return level

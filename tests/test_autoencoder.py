@@ -435,6 +435,7 @@ class TestBadInput:
             with pytest.raises(NotFittedError):
                 ae.transform(X)
 
+    @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
     def test_large_values_within_float32_train_as_scaled_ones(self, X):
         # Squares of 1e30 overflow float32; the standardisation must not.
         small = AutoEncoderTransformer(3, **FAST).fit(X)

@@ -355,7 +355,7 @@ def test_the_classifier_is_refused_with_advice(tmp_path):
     X = np.random.RandomState(0).uniform(size=(40, 9))
     y = np.arange(40) % 2
     clf = skae.AutoEncoderClassifier(
-        hidden_layer_sizes=(4,), pretraining_max_iter=1, max_iter=1
+        2, hidden_layer_sizes=(4,), pretraining_max_iter=1, max_iter=1
     ).fit(X, y)
     with pytest.raises(ValueError, match="save other estimators with pickle"):
         save(clf, tmp_path / "clf.safetensors")

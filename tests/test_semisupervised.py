@@ -201,7 +201,10 @@ class TestErrors:
         with pytest.raises(ValueError, match="at least two classes"):
             AutoEncoderClassifier(**FAST).fit(X, np.full_like(y, 3))
         clf = AutoEncoderClassifier(**FAST)
-        with pytest.raises(ValueError, match="at least two classes"):
+        with (
+            pytest.warns(UserWarning, match="-1 is read as a class label"),
+            pytest.raises(ValueError, match="at least two classes"),
+        ):
             clf.fit(X, np.full_like(y, -1))
         # The checks after validate_data leave no half-fitted classifier.
         assert not hasattr(clf, "n_features_in_")
