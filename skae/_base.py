@@ -272,7 +272,7 @@ class _BaseAutoEncoder(
         on the device in float64, batch by batch, without copying codes to
         the host.
         """
-        mean, covariance = code_moments(self.net_.module_, rows)
+        mean, covariance = code_moments(self.net_.module_, rows, self.n_components)
         self.code_mean_, self.code_covariance_ = mean, covariance
 
     def _monitors_validation(self):

@@ -19,6 +19,8 @@ input. Values are checked by a plain function passed in (``check``), so the
 data layer never calls back into an estimator.
 """
 
+import abc
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -28,6 +30,7 @@ from ._rowsource import (
     INFERENCE_BATCH_SIZE,
     ColumnStats,
     RowSource,
+    Standardiser,
     block_rows,
     column_stats,
     file_mapping,
@@ -56,9 +59,9 @@ _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 class _IndexedRows(RowSource):
     """What :class:`TensorRows` and :class:`HostRows` share: rows by index."""
 
+    @abc.abstractmethod
     def _gather(self, index):
         """Rows ``index`` (a slice or an index tensor) as a served tensor."""
-        raise NotImplementedError
 
     def _batch(self, index):
         rows = self._gather(index)
@@ -116,7 +119,6 @@ class TensorRows(_IndexedRows):
         self.dtype = X.dtype
         self.device = torch.device(device)
         self.targets = targets
-        self._stats = None
 
     @property
     def on_device(self):
@@ -183,14 +185,8 @@ class HostRows(_IndexedRows):
         self.device = torch.device(device)
         self.check = check
         self.targets = targets
-        # ``(x - shift) / scale`` as ``offset + x / scale``: one pass over
-        # the batch instead of two.
-        self._offset = None
-        if shift is not None:
-            offset = -torch.as_tensor(shift, dtype=torch.float64) / scale
-            self._offset = offset.to(dtype=dtype, device=self.device)
+        self._standardise = Standardiser(shift, scale, dtype, self.device)
         self._mapping = file_mapping(X)
-        self._stats = None
 
     on_device = False
 
@@ -205,10 +201,7 @@ class HostRows(_IndexedRows):
         # Zero-copy where possible; read-only memory (a memmap) is copied,
         # since torch cannot wrap it.
         batch = torch.from_numpy(rows) if rows.flags.writeable else torch.tensor(rows)
-        batch = batch.to(self.device, non_blocking=True)
-        if self._offset is not None:
-            batch = torch.add(self._offset, batch, alpha=1 / self.scale)
-        return batch
+        return self._standardise(batch.to(self.device, non_blocking=True))
 
     def _release_rows(self, start, stop):
         """Drop the file pages of rows ``start:stop`` of a memory-mapped ``X``.

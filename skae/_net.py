@@ -117,29 +117,23 @@ def infer_batches(module, rows, fn, n_out, batch_size=INFERENCE_BATCH_SIZE):
     return out
 
 
-def code_moments(module, rows, batch_size=INFERENCE_BATCH_SIZE):
+def code_moments(module, rows, n_codes, batch_size=INFERENCE_BATCH_SIZE):
     """Mean and covariance (float64 arrays) of ``module.encode`` over ``rows``.
 
-    Accumulated on the device in float64, batch by batch, without copying
-    codes to the host.
+    ``n_codes`` is the width of the codes. Accumulated on the device in
+    float64, batch by batch, without copying codes to the host.
     """
-    total = outer = None
+    total = torch.zeros(n_codes, dtype=torch.float64, device=rows.device)
+    outer = torch.zeros((n_codes, n_codes), dtype=torch.float64, device=rows.device)
     with torch.inference_mode():
         for inputs, _ in rows.batches(batch_size):
             codes = module.encode(inputs).double()
-            if total is None:
-                total = torch.zeros_like(codes[0])
-                outer = torch.zeros((len(total), len(total)), **_like(total))
             total += codes.sum(dim=0)
             outer += codes.T @ codes
     n = len(rows)
     mean = total / n
     covariance = (outer - n * torch.outer(mean, mean)) / max(n - 1, 1)
     return mean.cpu().numpy(), covariance.cpu().numpy()
-
-
-def _like(tensor):
-    return {"dtype": tensor.dtype, "device": tensor.device}
 
 
 class AutoEncoderNet(NeuralNet):

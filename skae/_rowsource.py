@@ -58,6 +58,26 @@ def column_stats(blocks):
     return ColumnStats(*(t.cpu().numpy() for t in (mean, m2 / n, low, high)))
 
 
+class Standardiser:
+    """``(x - shift) / scale`` of served batches, as ``offset + x / scale``.
+
+    One pass over the batch instead of two; ``shift=None`` leaves batches as
+    they are.
+    """
+
+    def __init__(self, shift, scale, dtype, device):
+        self.scale = scale
+        self.offset = None
+        if shift is not None:
+            offset = -torch.as_tensor(shift, dtype=torch.float64) / scale
+            self.offset = offset.to(dtype=dtype, device=device)
+
+    def __call__(self, batch):
+        if self.offset is None:
+            return batch
+        return torch.add(self.offset, batch, alpha=1 / self.scale)
+
+
 def block_rows(n_features, nbytes=2**24):
     """Rows per block of float64 values that fill ``nbytes`` (16 MiB)."""
     return max(1, nbytes // (8 * max(n_features, 1)))

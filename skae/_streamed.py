@@ -11,7 +11,7 @@ import tempfile
 import numpy as np
 import torch
 
-from ._rowsource import RowSource, file_mapping
+from ._rowsource import RowSource, Standardiser, file_mapping
 
 
 class StreamedRows(RowSource):
@@ -68,12 +68,8 @@ class StreamedRows(RowSource):
         self.buffer_rows = max(1, int(buffer_rows))
         self.block_rows = max(1, self.buffer_rows // 64)
         self.targets = targets
-        self._offset = None
-        if shift is not None:
-            offset = -torch.as_tensor(shift, dtype=torch.float64) / scale
-            self._offset = offset.to(dtype=self.dtype, device=self.device)
+        self._standardise = Standardiser(shift, scale, self.dtype, self.device)
         self._mapping = file_mapping(X)
-        self._stats = None
 
     def __len__(self):
         return self.X.shape[0] if self.index is None else len(self.index)
@@ -100,11 +96,6 @@ class StreamedRows(RowSource):
 
     def standardised(self, shift, scale):
         return self._copy(shift=shift, scale=scale)
-
-    def _standardise(self, batch):
-        if self._offset is not None:
-            batch = torch.add(self._offset, batch, alpha=1 / self.scale)
-        return batch
 
     def read(self, start, stop, out=None):
         """Served rows ``start:stop``, checked, as a float32 NumPy array.
