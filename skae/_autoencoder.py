@@ -36,6 +36,8 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     {batch_size}
 
+    {init}
+
     pretraining : {'greedy'} or None, default=None
         With ``'greedy'``, ``fit`` first trains each layer of the network as
         a shallow autoencoder on the codes of the layer below (the first
@@ -115,6 +117,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoEncoder._parameter_constraints,
+        "init": [StrOptions({"auto", "pca", "random"})],
         "pretraining": [StrOptions({"greedy"}), None],
         "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
     }
@@ -129,12 +132,13 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        init="auto",
         pretraining=None,
         pretraining_max_iter=10,
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,
@@ -151,6 +155,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.init = init
         self.pretraining = pretraining
         self.pretraining_max_iter = pretraining_max_iter
         self.learning_rate_init = learning_rate_init
@@ -165,6 +170,9 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
+
+    def _resolved_init(self):
+        return self._resolve_init(self.init)
 
     def _prepare_fit(self, rows):
         self.pretraining_loss_curves_ = None

@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._data import inference_rows, lazy_array, streams, training_rows
+from ._rowsource import principal_axes
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
@@ -40,6 +41,11 @@ from ._validation import (
     validate_lazy,
     warn_if_overcomplete,
 )
+
+
+# ``early_stopping='auto'`` holds out rows when at least this many would be
+# validated on (see ``_BaseAutoEncoder._holds_out``).
+AUTO_VALIDATION_MIN_ROWS = 10
 
 
 class _BaseAutoEncoder(
@@ -67,7 +73,7 @@ class _BaseAutoEncoder(
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
@@ -131,7 +137,7 @@ class _BaseAutoEncoder(
         self : object
             The updated estimator.
         """
-        if self.early_stopping:
+        if self.early_stopping != "auto" and self.early_stopping:
             raise ValueError(
                 "partial_fit trains one epoch on the chunk it is given and does "
                 "not hold out a validation set: use early_stopping=False."
@@ -163,11 +169,12 @@ class _BaseAutoEncoder(
         rows = training_rows(
             X, device=device, check=self._value_check(float32_range=True)
         )
+        validation = not partial and self._holds_out(len(rows))
         if continuing:
-            net = self._reuse_net(len(rows))
+            net = self._reuse_net(len(rows), validation)
         else:
-            net = self._new_net(rows, device, seed)
-        train, valid = self._split(rows, rng)
+            net = self._new_net(rows, device, seed, validation)
+        train, valid = self._split(rows, rng, validation)
         del rows  # The split's parts are copies: free the whole.
         n_before = len(net.history)
         self._train_net(
@@ -181,12 +188,14 @@ class _BaseAutoEncoder(
         )
         self.net_ = net
         self._record_history(n_before, check_convergence=not partial)
+        self.early_stopping_ = validation
         self._finish_fit(train)
 
     # Phases of ``_train`` ------------------------------------------------
     def _validate_hyperparameters(self, X, *, continuing):
         """Checks between hyperparameters and of them against ``X``."""
         self._check_params()
+        self._resolved_init()  # An ``init`` that cannot apply is refused here.
         hidden = self._hidden_layer_sizes()
         if continuing:
             check_same_architecture(
@@ -195,35 +204,56 @@ class _BaseAutoEncoder(
         elif self._warn_overcomplete:
             warn_if_overcomplete(self.n_components, X.shape[1])
 
-    def _new_net(self, rows, device, seed):
+    def _new_net(self, rows, device, seed, validation):
         """The net of a fresh fit, and the fitted state the data decides.
 
-        ``rows`` are the training rows as given (not standardised yet).
+        ``rows`` are the training rows as given (not standardised yet);
+        ``validation`` says whether the net monitors a held-out loss.
         """
         self.shift_, self.scale_ = self._standardisation(rows)
         self._prepare_fit(rows)
         hidden = self._hidden_layer_sizes()
         module = self._new_module(rows.n_features, hidden, seed)
+        self._start_from_data(module, rows)
         net = self._build_net(
-            module, device, len(rows), callbacks=copy.deepcopy(self.callbacks) or []
+            module,
+            device,
+            len(rows),
+            validation=validation,
+            callbacks=copy.deepcopy(self.callbacks) or [],
         )
         net.initialize()
         self._architecture = self._architecture_params(hidden)
         return net
 
-    def _reuse_net(self, n_samples):
+    def _reuse_net(self, n_samples, validation):
         """The fitted net, set to train with the current hyperparameters."""
+        stopping = dict(self.net_.callbacks_)["stopping"]
+        stopping.monitor = "valid_loss" if validation else "train_loss"
+        stopping.load_best = validation
         return self.net_.set_params(
-            lr=self.learning_rate_init,
+            lr=self._effective_learning_rate(n_samples),
             max_epochs=self.max_iter,
             batch_size=self._effective_batch_size(n_samples),
             precision=self.precision,
         )
 
-    def _split(self, rows, rng):
-        """Standardised ``(train, valid)``; ``valid`` is None unless early stopping."""
+    def _holds_out(self, n_samples):
+        """Whether ``fit`` holds out rows to stop on and keep the best model.
+
+        ``early_stopping='auto'`` holds out ``validation_fraction`` of the
+        rows when that leaves at least ``AUTO_VALIDATION_MIN_ROWS`` of them
+        to validate on.
+        """
+        if self.early_stopping == "auto":
+            n_valid = round(self.validation_fraction * n_samples)
+            return n_valid >= AUTO_VALIDATION_MIN_ROWS
+        return bool(self.early_stopping)
+
+    def _split(self, rows, rng, validation):
+        """Standardised ``(train, valid)``; ``valid`` is None without validation."""
         rows = rows.standardised(self.shift_, self.scale_)
-        if not self.early_stopping:
+        if not validation:
             return rows, None
         return rows.split(self.validation_fraction, rng)
 
@@ -235,9 +265,12 @@ class _BaseAutoEncoder(
         # best training loss.
         self.validation_scores_ = self.best_validation_score_ = None
         self.best_loss_ = None
-        if self.early_stopping:
-            self.validation_scores_ = [-v for v in history[:, "valid_loss"]]
-            self.best_validation_score_ = max(self.validation_scores_)
+        scores = [-h["valid_loss"] for h in history if "valid_loss" in h]
+        if "valid_loss" in history[-1]:
+            stopping = dict(self.net_.callbacks_)["stopping"]
+            self.validation_scores_ = scores
+            # The kept model's, which may be the one training started from.
+            self.best_validation_score_ = -stopping.best_loss_
         else:
             self.best_loss_ = min(self.loss_curve_)
         if check_convergence:
@@ -262,6 +295,41 @@ class _BaseAutoEncoder(
         standardised training rows. The base class does nothing.
         """
 
+    def _start_from_data(self, module, rows):
+        """Hook: set the fresh ``module``'s starting point from the training rows.
+
+        Called after random initialisation, with the rows as given and
+        ``shift_``/``scale_`` set. When ``init`` resolves to ``'pca'`` (see
+        :meth:`_resolved_init`) the module starts as PCA's solution on the
+        standardised rows (``MLPAutoEncoder.start_from_components``).
+        """
+        if self._resolved_init() == "pca":
+            axes = principal_axes(rows, self.shift_, self.n_components)
+            module.start_from_components(axes)
+
+    def _resolve_init(self, init):
+        """``init`` (``'auto'``, ``'pca'`` or ``'random'``) as ``'pca'`` or ``'random'``.
+
+        ``'auto'`` is ``'pca'`` where PCA's solution is a model of this
+        network (``loss='mse'``, linear codes, no greedy pretraining, which
+        would overwrite it), ``'random'`` elsewhere; an explicit ``'pca'``
+        elsewhere is a ``ValueError``.
+        """
+        fits = (
+            self.loss == "mse"
+            and self._code_activation == "identity"
+            and getattr(self, "pretraining", None) is None
+        )
+        if init == "auto":
+            return "pca" if fits else "random"
+        if init == "pca" and not fits:
+            raise ValueError(
+                "init='pca' starts the network as PCA's solution, which needs "
+                "loss='mse' (a linear output) and no greedy pretraining; use "
+                "init='random' or init='auto'."
+            )
+        return init
+
     def _finish_fit(self, rows):
         """Hook: compute fitted state that needs the trained model.
 
@@ -275,15 +343,17 @@ class _BaseAutoEncoder(
         mean, covariance = code_moments(self.net_.module_, rows, self.n_components)
         self.code_mean_, self.code_covariance_ = mean, covariance
 
-    def _monitors_validation(self):
-        return self.early_stopping
-
     # Checks --------------------------------------------------------------
     def _architecture_params(self, hidden_layer_sizes):
         """The hyperparameters that shape the network, as a dict."""
         names = ("n_components", "activation", "loss", "dropout")
         params = {name: getattr(self, name) for name in names}
-        return {**params, "hidden_layer_sizes": hidden_layer_sizes}
+        # ``init`` as resolved: ``'pca'`` builds linear paths beside the networks.
+        return {
+            **params,
+            "hidden_layer_sizes": hidden_layer_sizes,
+            "init": self._resolved_init(),
+        }
 
     def _validate_input(self, X, *, reset, fitting=False):
         # A lazily read array is checked batch by batch as it is read: checked

@@ -165,7 +165,7 @@ class BinaryAutoEncoder(_BaseAutoEncoder):
         learning_rate_init=1e-3,
         max_iter=50,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,

@@ -67,6 +67,8 @@ class DenoisingAE(_BaseAutoEncoder):
 
     {batch_size}
 
+    {init}
+
     {training_parameters}
 
     {random_state}
@@ -128,6 +130,7 @@ class DenoisingAE(_BaseAutoEncoder):
         **_BaseAutoEncoder._parameter_constraints,
         "noise": [StrOptions({"gaussian", "masking", "salt_pepper"})],
         "noise_level": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions({"auto", "pca", "random"})],
     }
 
     # The corruption keeps overcomplete codes from learning the identity.
@@ -145,10 +148,11 @@ class DenoisingAE(_BaseAutoEncoder):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        init="auto",
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         warm_start=False,
@@ -167,6 +171,7 @@ class DenoisingAE(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.init = init
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.tol = tol
@@ -186,6 +191,9 @@ class DenoisingAE(_BaseAutoEncoder):
                 f"noise_level={self.noise_level} is the fraction of entries "
                 f"corrupted by noise={self.noise!r}, so it must be in [0, 1]."
             )
+
+    def _resolved_init(self):
+        return self._resolve_init(self.init)
 
     def _prepare_fit(self, rows):
         stats = rows.column_stats()

@@ -45,17 +45,42 @@ loss : {'mse', 'bce', 'poisson', 'softmax'}, default='mse'
     All but ``'mse'`` need non-negative ``X`` and use it as it is.""",
     "alpha": """\
 alpha : float, default=1e-4
-    L2 penalty (weight decay) on the connection weights, as in
-    :class:`~sklearn.neural_network.MLPRegressor`; biases are not
-    penalised.""",
+    Weight decay on the connection weights: each optimizer step shrinks
+    them by the factor ``1 - learning_rate * alpha`` (decoupled weight
+    decay, AdamW); biases are not decayed. Unlike the L2 term that
+    :class:`~sklearn.neural_network.MLPRegressor` adds to Adam's gradient,
+    it does not drive the weights of units that stop learning, and the
+    gradients through them, into subnormal floats, which slowed training
+    on a CPU up to twentyfold (measured on a 100,000-row table); held-out
+    errors were within 5 % of the L2 version's on digits and tables.""",
     "dropout": """\
 dropout : float, default=0.0
     Dropout rate after every hidden layer while training.""",
     "batch_size": """\
 batch_size : int or 'auto', default='auto'
-    Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``. Small
-    batches give more updates per epoch, which is what small data sets
-    such as digits need to beat PCA within the default ``max_iter``.""",
+    Rows per mini-batch. ``'auto'`` takes 64 rows (all of them if fewer)
+    up to 6,400 training rows, where an epoch is 100 steps, and beyond
+    grows the batch to keep an epoch at 100 steps, up to 4,096 rows, with
+    the learning rate multiplied by the square root of the batch's growth
+    over 64. Small data sets such as digits need the many updates of small
+    batches; on large ones the fixed number of steps per epoch makes fit
+    time grow with the epochs that help rather than with the rows (see the
+    user guide's measurements). An explicit size keeps
+    ``learning_rate_init`` as given.""",
+    "init": """\
+init : {'auto', 'pca', 'random'}, default='auto'
+    How the network starts. ``'pca'``: as PCA's solution on the
+    standardised training rows, so that the untrained model's codes are
+    PCA's scores (divided by ``scale_``) and its reconstruction is
+    ``PCA(n_components)``'s; the encoder and the decoder each get a linear
+    path beside their network, started at PCA's components, and the last
+    layer of each network starts at zero, so training only adds what the
+    nonlinear layers find. ``'random'``: Glorot initialisation of the
+    networks alone, no linear paths. ``'auto'`` is ``'pca'`` where it
+    applies (``loss='mse'``, no greedy pretraining) and ``'random'``
+    elsewhere. With the held-out split of ``early_stopping='auto'``, a fit
+    that starts from PCA returns a model whose validation error is at most
+    PCA's. The linear paths are not penalised by ``alpha``.""",
     "learning_rate_init": """\
 learning_rate_init : float, default=1e-3
     Learning rate of the Adam optimizer.""",
@@ -68,12 +93,22 @@ tol : float, default=1e-4
     loss with ``early_stopping``) has not improved by at least ``tol``
     for ``n_iter_no_change`` consecutive epochs.""",
     "early_stopping": """\
-early_stopping : bool, default=False
+early_stopping : bool or 'auto', default='auto'
     Hold out ``validation_fraction`` of the rows, monitor the loss on
-    them, stop when it stops improving and keep the best weights.""",
+    them, stop when it stops improving and keep the weights of the lowest
+    validation loss, those training started from included. ``'auto'``
+    holds out whenever that leaves at least 10 validation rows (95 rows
+    or more at the default ``validation_fraction``), as measured in the user
+    guide: without a held-out split, training went on to fit noise, up to
+    1.7 times PCA's held-out error on tables whose structure is linear.
+    ``partial_fit`` never holds out (``True`` is an error there).""",
     "validation_fraction": """\
 validation_fraction : float, default=0.1
     Fraction of rows held out with ``early_stopping``.""",
+    "early_stopping_": """\
+early_stopping_ : bool
+    Whether the last ``fit`` held out rows (``early_stopping``, with
+    ``'auto'`` resolved).""",
     "n_iter_no_change": """\
 n_iter_no_change : int, default=10
     Epochs without improvement by ``tol`` before training stops.""",
@@ -122,11 +157,13 @@ loss_curve_ : list of float
     included).""",
     "validation_scores_": """\
 validation_scores_ : list of float or None
-    Negative validation loss at each epoch, with ``early_stopping``;
-    otherwise None.""",
+    Negative validation loss at each epoch, when the last fit held out
+    rows (``early_stopping_``); otherwise None.""",
     "best_validation_score_": """\
 best_validation_score_ : float or None
-    Best of ``validation_scores_``, with ``early_stopping``.""",
+    Negative validation loss of the model kept: the best of
+    ``validation_scores_``, or the starting model's where no epoch beat
+    it.""",
     "best_loss_": """\
 best_loss_ : float or None
     Lowest training loss, without ``early_stopping``.""",
@@ -175,6 +212,7 @@ _GROUPS = {
         "validation_scores_",
         "best_validation_score_",
         "best_loss_",
+        "early_stopping_",
         "n_iter_",
         "shift_",
         "scale_",

@@ -103,6 +103,24 @@ def _mlp(sizes, activation, dropout):
     return [*_dense_stack(sizes[:-1], activation, dropout), nn.Linear(*sizes[-2:])]
 
 
+class LinearSkip(nn.Module):
+    """``network(x) + x @ skip.T``: a network beside a linear path.
+
+    The linear path is what lets an autoencoder start at PCA's solution (see
+    :meth:`MLPAutoEncoder.start_from_components`). Its matrix is named
+    ``skip``, not ``weight``, so that the L2 penalty on connection weights
+    (``alpha``) leaves it alone, as PCA's components are not shrunk.
+    """
+
+    def __init__(self, network, n_in, n_out):
+        super().__init__()
+        self.network = network
+        self.skip = nn.Parameter(torch.empty(n_out, n_in))
+
+    def forward(self, x):
+        return torch.addmm(self.network(x), x, self.skip.T)
+
+
 class MLPAutoEncoder(nn.Module):
     """Fully connected autoencoder with a mirrored decoder.
 
@@ -123,6 +141,10 @@ class MLPAutoEncoder(nn.Module):
         Dropout rate after every hidden layer.
     code_activation : str
         Nonlinearity of the code layer ('identity' gives linear codes, as PCA).
+    linear_path : bool
+        Give the encoder and the decoder each a linear path beside the
+        network (:class:`LinearSkip`), so that the autoencoder can start as
+        PCA (:meth:`start_from_components`). Needs identity codes.
     """
 
     def __init__(
@@ -134,19 +156,26 @@ class MLPAutoEncoder(nn.Module):
         output="identity",
         dropout=0.0,
         code_activation="identity",
+        linear_path=False,
     ):
         super().__init__()
         hidden = list(hidden_layer_sizes)
+        if linear_path and code_activation != "identity":
+            raise ValueError("A linear path needs identity codes.")
         self.activation = activation
         self.code_activation = code_activation
         self.output = output
-        self.encoder = nn.Sequential(
+        encoder = nn.Sequential(
             *_mlp([n_features, *hidden, n_components], activation, dropout),
             ACTIVATIONS[code_activation](),
         )
-        self.decoder = nn.Sequential(
+        decoder = nn.Sequential(
             *_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
         )
+        if linear_path:
+            encoder = LinearSkip(encoder, n_features, n_components)
+            decoder = LinearSkip(decoder, n_components, n_features)
+        self.encoder, self.decoder = encoder, decoder
         # Parameterless, so the state_dict (and model files) stay as they were.
         self.output_activation = OUTPUTS[output]()
 
@@ -160,16 +189,45 @@ class MLPAutoEncoder(nn.Module):
         codes = self.encoder(x)
         return self.decoder(codes), codes
 
+    def _stacks(self):
+        """The encoder's and the decoder's networks (without linear paths)."""
+        return [getattr(m, "network", m) for m in (self.encoder, self.decoder)]
+
     @torch.no_grad()
     def reset_parameters(self, generator):
         """Glorot-initialise weights for their layer's activation, zero biases.
 
         The initialisation is drawn from ``generator`` so that the global
         random state is never used. Each weight's gain follows the
-        nonlinearity that consumes the layer's output.
+        nonlinearity that consumes the layer's output. Linear paths start
+        at zero: the network alone is the model.
         """
-        _glorot_init(self.encoder, self.activation, self.code_activation, generator)
-        _glorot_init(self.decoder, self.activation, "identity", generator)
+        encoder, decoder = self._stacks()
+        _glorot_init(encoder, self.activation, self.code_activation, generator)
+        _glorot_init(decoder, self.activation, "identity", generator)
+        for m in (self.encoder, self.decoder):
+            if isinstance(m, LinearSkip):
+                nn.init.zeros_(m.skip)
+
+    @torch.no_grad()
+    def start_from_components(self, components):
+        """Start as the linear autoencoder of ``components``: PCA's solution.
+
+        ``components`` (n_components, n_features) are orthonormal rows (PCA's
+        axes of the centred training rows; zero rows where there are fewer
+        axes than codes). The encoder's linear path projects onto them and
+        the decoder's maps back; the last layer of each network starts at
+        zero, so that the untrained model *is* the linear one while the
+        hidden layers keep their random start and train from the first
+        step. Needs ``linear_path``.
+        """
+        components = torch.as_tensor(components, dtype=self.encoder.skip.dtype)
+        self.encoder.skip.copy_(components)
+        self.decoder.skip.copy_(components.T)
+        for stack in self._stacks():
+            last = [m for m in stack if isinstance(m, nn.Linear)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
 
 def set_generator(module, generator):

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 
 from ._modules import set_generator
 from ._rowsource import INFERENCE_BATCH_SIZE
@@ -136,6 +136,43 @@ def code_moments(module, rows, n_codes, batch_size=INFERENCE_BATCH_SIZE):
     return mean.cpu().numpy(), covariance.cpu().numpy()
 
 
+class KeepBestStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, keeping the best weights it has seen.
+
+    Stopping is skorch's: after ``patience`` epochs without an improvement
+    of the monitored loss by ``threshold``. With ``load_best``, training on
+    a validation source also ends with the weights of the lowest validation
+    loss, exactly (skorch keeps the last epoch that beat the threshold), and
+    the weights training started from compete too: their validation loss is
+    measured before the first epoch. So a fit that starts from a good model
+    (PCA's solution) and only overfits returns the model it started from.
+    """
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        super().on_train_begin(net, X=X, **kwargs)
+        self.best_loss_ = np.inf
+        if not (self.load_best and X is not None and X[1] is not None):
+            return
+        self.best_loss_ = net.validation_loss(X[1])
+        self.dynamic_threshold_ = self._calc_new_threshold(self.best_loss_)
+        self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        self.best_epoch_ = net.history[-1, "epoch"] if len(net.history) else 0
+
+    def on_epoch_end(self, net, **kwargs):
+        current = net.history[-1, self.monitor]
+        if self.load_best and current < self.best_loss_:
+            self.best_loss_ = current
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        if self._is_score_improved(current):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(current)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            raise KeyboardInterrupt
+
+
 class AutoEncoderNet(NeuralNet):
     """skorch net that trains an autoencoder module on row sources.
 
@@ -238,13 +275,32 @@ class AutoEncoderNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        loss, n_batches = self._mean_loss(iterator, training, step_fn, **fit_params)
+        self.history.record(prefix + "_loss", loss)
+        self.history.record(prefix + "_batch_count", n_batches)
+
+    def validation_loss(self, valid):
+        """The mean validation loss on row source ``valid``, recorded nowhere.
+
+        What an epoch's ``valid_loss`` would be for the module as it is now,
+        without callbacks: the baseline that training has to beat.
+        """
+        iterator = self.get_iterator(valid, training=False)
+        return self._mean_loss(iterator, False, self.validation_step, notify=False)[0]
+
+    def _mean_loss(self, iterator, training, step_fn, notify=True, **fit_params):
+        """``(mean loss per row, number of batches)`` of one pass of ``step_fn``."""
         total, n_batches = 0.0, 0
         with tf32_matmuls(self.precision == "tf32"):
             for batch in iterator:
-                self.notify("on_batch_begin", batch=batch, training=training)
+                if notify:
+                    self.notify("on_batch_begin", batch=batch, training=training)
                 step = step_fn(batch, **fit_params)
                 total = total + step["loss"].detach() * len(batch[0])
-                self.notify("on_batch_end", batch=batch, training=training, **step)
+                if notify:
+                    self.notify(
+                        "on_batch_end", batch=batch, training=training, **step
+                    )
                 n_batches += 1
         if iterator.shard is not None:
             # Every process records the same epoch loss, so callbacks such as
@@ -260,8 +316,7 @@ class AutoEncoderNet(NeuralNet):
                 f"smaller learning_rate_init (it is {self.lr}) or scale the "
                 "input features."
             )
-        self.history.record(prefix + "_loss", loss)
-        self.history.record(prefix + "_batch_count", n_batches)
+        return loss, n_batches
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module for every batch; walking the

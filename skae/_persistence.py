@@ -349,6 +349,8 @@ def _untrained_module(estimator):
     architecture = estimator._architecture
     if not isinstance(architecture, dict):
         raise ValueError("The file's fitted attribute '_architecture' is corrupted.")
+    # Files written before ``init`` existed hold networks started at random.
+    architecture = {"init": "random", **architecture}
     params = estimator.get_params(deep=False)
     # VAESampler records its ``loss``, which likelihood sets: not a parameter.
     builder = clone(estimator).set_params(

@@ -58,6 +58,58 @@ def column_stats(blocks):
     return ColumnStats(*(t.cpu().numpy() for t in (mean, m2 / n, low, high)))
 
 
+# Up to this many features, principal axes come from the exact covariance
+# matrix (32 MiB in float64); beyond, from a randomized range finder.
+EXACT_AXES_MAX_FEATURES = 2048
+
+
+def principal_axes(source, mean, n_components, *, seed=0):
+    """The first ``n_components`` principal axes of a row source's rows.
+
+    Rows are read block by block (``source.blocks()``) and centred by
+    ``mean``; the result is a float64 array of orthonormal rows, largest
+    variance first, each signed so that its largest entry is positive (as
+    :class:`~sklearn.decomposition.PCA` signs its components). Up to
+    ``EXACT_AXES_MAX_FEATURES`` features the covariance matrix is
+    accumulated in one pass and diagonalised exactly; wider data take
+    ``n_components + 10`` directions through seven passes of subspace
+    iteration from a seeded random start (Halko et al., 2011), so memory
+    stays ``O(n_features * n_components)``. Where ``n_components`` exceeds
+    ``n_features`` the extra rows are zero.
+    """
+    mean = torch.as_tensor(mean, dtype=torch.float64)
+    n_features = len(mean)
+    k = min(n_components, n_features)
+
+    def times_covariance(basis):
+        # The centred rows' scatter matrix times ``basis``, block by block.
+        total = None
+        for block in source.blocks():
+            block = torch.as_tensor(block).double()
+            centred = block - mean.to(block.device)
+            part = centred.T @ (centred @ basis.to(block.device))
+            total = part if total is None else total + part.to(total.device)
+        return total.cpu()
+
+    if n_features <= EXACT_AXES_MAX_FEATURES:
+        covariance = times_covariance(torch.eye(n_features, dtype=torch.float64))
+        values, vectors = torch.linalg.eigh(covariance)
+        axes = vectors.flip(1)[:, :k]
+    else:
+        generator = torch.Generator().manual_seed(seed)
+        width = min(k + 10, n_features)
+        basis = torch.randn(n_features, width, dtype=torch.float64, generator=generator)
+        for _ in range(7):
+            basis = torch.linalg.qr(times_covariance(basis))[0]
+        small = basis.T @ times_covariance(basis)
+        values, vectors = torch.linalg.eigh((small + small.T) / 2)
+        axes = (basis @ vectors.flip(1))[:, :k]
+    axes = axes.T.numpy()
+    signs = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
+    axes = axes * np.where(signs == 0, 1, signs)[:, None]
+    return np.vstack([axes, np.zeros((n_components - k, n_features))])
+
+
 class Standardiser:
     """``(x - shift) / scale`` of served batches, as ``offset + x / scale``.
 

@@ -1,0 +1,173 @@
+"""The defaults that make skae a safe PCA drop-in: the PCA start (``init``),
+the held-out split of ``early_stopping='auto'`` that keeps the best model,
+and the batch size and learning rate of ``batch_size='auto'``."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_low_rank_matrix
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoEncoderTransformer, DenoisingAE, SparseAE
+
+# Fits here run a few epochs by design.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# A learning rate at which one epoch of Adam moves no weight by more than
+# float32 rounding: the fitted model is the one training started from.
+_FROZEN = dict(learning_rate_init=1e-30, max_iter=1, early_stopping=False)
+
+
+def _digits():
+    return load_digits().data[:400]
+
+
+def _linear(n=600, d=20, seed=0):
+    X = make_low_rank_matrix(n, d, effective_rank=3, tail_strength=0.1, random_state=1)
+    X = X + 1e-3 * np.random.RandomState(seed).normal(size=(n, d))
+    return StandardScaler().fit_transform(X)
+
+
+@pytest.mark.parametrize("Estimator", [AutoEncoderTransformer, DenoisingAE])
+@pytest.mark.parametrize("init", ["pca", "auto"])
+def test_pca_start_reconstructs_as_pca(Estimator, init):
+    # Raw digits (scale_ far from 1), so that the codes' units are checked too.
+    X = _digits()
+    k = 6
+    ae = Estimator(k, init=init, hidden_layer_sizes=(32,), random_state=0, **_FROZEN)
+    ae.fit(X)
+    pca = PCA(k).fit(X)
+    np.testing.assert_allclose(
+        ae.inverse_transform(ae.transform(X)),
+        pca.inverse_transform(pca.transform(X)),
+        atol=1e-4 * np.abs(X).max(),
+    )
+    # The codes are PCA's scores, signed as PCA signs them, in standardised units.
+    np.testing.assert_allclose(
+        ae.transform(X) * ae.scale_, pca.transform(X), atol=1e-4 * np.abs(X).max()
+    )
+
+
+def test_random_start_is_not_pca():
+    X = _digits()
+    ae = AutoEncoderTransformer(
+        6, init="random", hidden_layer_sizes=(32,), random_state=0, **_FROZEN
+    ).fit(X)
+    pca = PCA(6).fit(X)
+    error = np.mean((ae.inverse_transform(ae.transform(X)) - X) ** 2)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)
+    assert error > 2 * pca_error
+    assert not any("skip" in name for name in ae.net_.module_.state_dict())
+
+
+def test_pca_start_with_more_codes_than_features():
+    X = StandardScaler().fit_transform(_digits()[:, :8])
+    with pytest.warns(UserWarning, match="identity"):
+        ae = AutoEncoderTransformer(10, hidden_layer_sizes=(16,), random_state=0)
+        ae.set_params(**_FROZEN).fit(X)
+    # The axes run out after 8: the last two codes start at zero.
+    np.testing.assert_allclose(ae.transform(X)[:, 8:], 0, atol=1e-6)
+    np.testing.assert_allclose(ae.inverse_transform(ae.transform(X)), X, atol=1e-4)
+
+
+def test_init_auto_is_random_where_pca_does_not_apply():
+    X = _digits() / 16
+    for ae in (
+        AutoEncoderTransformer(4, loss="bce", hidden_layer_sizes=(8,)),
+        AutoEncoderTransformer(4, pretraining="greedy", hidden_layer_sizes=(8,)),
+        SparseAE(4, hidden_layer_sizes=(8,)),
+    ):
+        ae.set_params(max_iter=1, random_state=0).fit(X)
+        assert ae._architecture["init"] == "random"
+        assert not any("skip" in name for name in ae.net_.module_.state_dict())
+
+
+@pytest.mark.parametrize(
+    "params", [dict(loss="bce"), dict(pretraining="greedy", pretraining_max_iter=1)]
+)
+def test_init_pca_refused_where_it_does_not_apply(params):
+    ae = AutoEncoderTransformer(4, init="pca", max_iter=1, **params)
+    with pytest.raises(ValueError, match="init='pca'"):
+        ae.fit(_digits() / 16)
+    assert not hasattr(ae, "n_features_in_")
+
+
+def test_training_that_only_overfits_returns_the_start():
+    # Linear data: PCA is optimal, and a learning rate this large only makes
+    # the held-out error worse, epoch after epoch. The model kept is the one
+    # training started from, PCA's, measured before the first epoch.
+    X = _linear()
+    ae = AutoEncoderTransformer(
+        3,
+        hidden_layer_sizes=(32,),
+        learning_rate_init=0.05,
+        max_iter=5,
+        early_stopping=True,
+        n_iter_no_change=5,
+        random_state=0,
+    ).fit(X)
+    pca = PCA(3).fit(X)
+    assert max(ae.validation_scores_) < ae.best_validation_score_
+    np.testing.assert_allclose(ae.transform(X), pca.transform(X), atol=1e-4)
+
+
+def test_best_epoch_is_kept_exactly():
+    X = StandardScaler().fit_transform(_digits())
+    ae = AutoEncoderTransformer(
+        4, hidden_layer_sizes=(32,), max_iter=30, early_stopping=True, random_state=0
+    ).fit(X)
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    # The kept weights are those of the best epoch, not of the last one.
+    best = int(np.argmax(ae.validation_scores_))
+    assert best < len(ae.validation_scores_) - 1 or ae.n_iter_ == 30
+    net = ae.net_
+    valid_loss = -ae.best_validation_score_
+    assert np.isclose(net.history[best, "valid_loss"], valid_loss)
+
+
+@pytest.mark.parametrize(
+    "n_samples, holds_out", [(60, False), (94, False), (95, True), (400, True)]
+)
+def test_early_stopping_auto_holds_out_from_ten_validation_rows(n_samples, holds_out):
+    X = StandardScaler().fit_transform(_digits()[:n_samples])
+    ae = AutoEncoderTransformer(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    ae.fit(X)
+    assert ae.early_stopping_ is holds_out
+    assert (ae.validation_scores_ is not None) is holds_out
+    assert (ae.best_loss_ is None) is holds_out
+
+
+def test_partial_fit_after_a_fit_that_held_out():
+    X = StandardScaler().fit_transform(_digits())
+    ae = AutoEncoderTransformer(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    ae.fit(X)
+    assert ae.early_stopping_
+    ae.partial_fit(X)
+    assert not ae.early_stopping_ and ae.validation_scores_ is None
+    assert ae.n_iter_ == len(ae.loss_curve_)
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        ae.set_params(early_stopping=True).partial_fit(X)
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size",
+    [(50, 16), (300, 30), (1000, 64), (6400, 64), (20000, 200), (10**6, 4096)],
+)
+def test_auto_batch_size_grows_with_the_rows(n_samples, batch_size):
+    ae = AutoEncoderTransformer(batch_size="auto", learning_rate_init=1e-3)
+    assert ae._effective_batch_size(n_samples) == batch_size
+    expected_lr = 1e-3 * np.sqrt(max(1, batch_size / 64))
+    assert np.isclose(ae._effective_learning_rate(n_samples), expected_lr)
+    explicit = ae.set_params(batch_size=32)
+    assert explicit._effective_batch_size(n_samples) == min(32, n_samples)
+    assert explicit._effective_learning_rate(n_samples) == 1e-3
+
+
+def test_fitted_net_trains_with_the_auto_batch_and_rate():
+    X = np.random.RandomState(0).normal(size=(13000, 5))
+    ae = AutoEncoderTransformer(2, hidden_layer_sizes=(8,), max_iter=1, random_state=0)
+    ae.fit(X)
+    assert ae.net_.batch_size == 130
+    assert np.isclose(ae.net_.lr, 1e-3 * np.sqrt(130 / 64))
+    # One epoch of 11,700 training rows in 90 steps of 130.
+    assert ae.net_.history[-1, "train_batch_count"] == 90
