@@ -58,10 +58,12 @@ CASES = {
     "digits-std-8": (lambda: load_digits().data, _standardised, 8),
     "digits-std-16": (lambda: load_digits().data, _standardised, 16),
     "lowrank": (
-        lambda: make_low_rank_matrix(
-            2000, 50, effective_rank=8, tail_strength=0.3, random_state=1
-        )
-        + 0.005 * np.random.RandomState(0).normal(size=(2000, 50)),
+        lambda: (
+            make_low_rank_matrix(
+                2000, 50, effective_rank=8, tail_strength=0.3, random_state=1
+            )
+            + 0.005 * np.random.RandomState(0).normal(size=(2000, 50))
+        ),
         _standardised,
         8,
     ),
@@ -139,8 +141,10 @@ def main():
         run_vae(params, args.seeds)
         return
     print(f"{args.estimator} {params}")
-    print("| data | train rows x features | k | worst ratio | mean | per seed "
-          "| epochs | fit s |")
+    print(
+        "| data | train rows x features | k | worst ratio | mean | per seed "
+        "| epochs | fit s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in args.cases:
         run_case(name, args.estimator, params, args.seeds)

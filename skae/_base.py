@@ -30,10 +30,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._data import inference_rows, lazy_array, streams, training_rows
-from ._rowsource import principal_axes
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
+from ._rowsource import principal_axes
 from ._training import TrainingMixin
 from ._validation import (
     check_same_architecture,
@@ -41,7 +41,6 @@ from ._validation import (
     validate_lazy,
     warn_if_overcomplete,
 )
-
 
 # ``early_stopping='auto'`` holds out rows when at least this many would be
 # validated on (see ``_BaseAutoEncoder._holds_out``).
@@ -308,7 +307,7 @@ class _BaseAutoEncoder(
             module.start_from_components(axes)
 
     def _resolve_init(self, init):
-        """``init`` (``'auto'``, ``'pca'`` or ``'random'``) as ``'pca'`` or ``'random'``.
+        """``init`` resolved to ``'pca'`` or ``'random'``.
 
         ``'auto'`` is ``'pca'`` where PCA's solution is a model of this
         network (``loss='mse'``, linear codes, no greedy pretraining, which

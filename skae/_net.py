@@ -298,9 +298,7 @@ class AutoEncoderNet(NeuralNet):
                 step = step_fn(batch, **fit_params)
                 total = total + step["loss"].detach() * len(batch[0])
                 if notify:
-                    self.notify(
-                        "on_batch_end", batch=batch, training=training, **step
-                    )
+                    self.notify("on_batch_end", batch=batch, training=training, **step)
                 n_batches += 1
         if iterator.shard is not None:
             # Every process records the same epoch loss, so callbacks such as

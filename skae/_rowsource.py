@@ -85,7 +85,9 @@ def principal_axes(source, mean, n_components, *, seed=0):
         # The centred rows' scatter matrix times ``basis``, block by block.
         total = None
         for block in source.blocks():
-            block = torch.as_tensor(block).double()
+            # The rows as training sees them (float32), whatever the source
+            # stores: dense and sparse copies of the data start the same.
+            block = torch.as_tensor(block).float().double()
             centred = block - mean.to(block.device)
             part = centred.T @ (centred @ basis.to(block.device))
             total = part if total is None else total + part.to(total.device)

@@ -341,7 +341,13 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         autoencoder = AutoEncoderTransformer(
             **{name: params[name] for name in shared},
         ).set_params(
-            max_iter=self.pretraining_max_iter, device=device, random_state=seed
+            max_iter=self.pretraining_max_iter,
+            device=device,
+            random_state=seed,
+            # Pretraining trains the encoder the classifier fine-tunes; it
+            # starts at random and uses every row, as it always has.
+            init="random",
+            early_stopping=False,
         )
         with warnings.catch_warnings():
             # Pretraining is a means; a capped epoch budget is no concern.

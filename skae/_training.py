@@ -31,7 +31,6 @@ from ._validation import (
     value_check,
 )
 
-
 # ``batch_size='auto'``: batches of 64 rows until an epoch would take more
 # than this many steps, then larger batches, up to the maximum size.
 AUTO_STEPS_PER_EPOCH = 100

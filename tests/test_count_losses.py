@@ -13,7 +13,7 @@ from skae._losses import (
     poisson_nll,
 )
 
-FAST = dict(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
+FAST = dict(hidden_layer_sizes=(16,), max_iter=2, early_stopping=False, random_state=0)
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 

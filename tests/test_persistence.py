@@ -282,19 +282,19 @@ def test_load_refuses_unknown_parameters_and_attributes(fitted_path, tmp_path):
 
 def test_load_refuses_tampered_tensor_shapes(fitted_path, tmp_path):
     with safe_open(fitted_path, "pt") as f:
-        weight = f.get_tensor("module.encoder.0.weight")
+        weight = f.get_tensor("module.encoder.network.0.weight")
     wider = torch.zeros(weight.shape[0] + 1, weight.shape[1])
     path = _rewrite(
         fitted_path,
         tmp_path / "bad.safetensors",
-        tensors={"module.encoder.0.weight": wider},
+        tensors={"module.encoder.network.0.weight": wider},
     )
-    with pytest.raises(ValueError, match="'encoder.0.weight' has shape"):
+    with pytest.raises(ValueError, match="'encoder.network.0.weight' has shape"):
         load(path)
     path = _rewrite(
         fitted_path,
         tmp_path / "bad2.safetensors",
-        tensors={"module.encoder.0.weight": weight.double()},
+        tensors={"module.encoder.network.0.weight": weight.double()},
     )
     with pytest.raises(ValueError, match="dtype torch.float64"):
         load(path)
@@ -315,10 +315,12 @@ def test_load_refuses_tampered_tensor_shapes(fitted_path, tmp_path):
 def test_load_refuses_missing_and_extra_tensors(fitted_path, tmp_path):
     with safe_open(fitted_path, "pt") as f:
         meta = f.metadata()
-        data = {k: f.get_tensor(k) for k in f.keys() if k != "module.decoder.0.bias"}
+        data = {
+            k: f.get_tensor(k) for k in f.keys() if k != "module.decoder.network.0.bias"
+        }
     path = tmp_path / "missing.safetensors"
     save_file(data, path, metadata=meta)
-    with pytest.raises(ValueError, match="missing \\['decoder.0.bias'\\]"):
+    with pytest.raises(ValueError, match="missing \\['decoder.network.0.bias'\\]"):
         load(path)
     path = _rewrite(
         fitted_path,

@@ -9,6 +9,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 from skorch.callbacks import Callback
+from torch import nn
 
 from skae import (
     AutoEncoderClassifier,
@@ -37,7 +38,7 @@ class _RecordDtypes(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
-        layer = net.module_.encoder[0]
+        layer = next(m for m in net.module_.modules() if isinstance(m, nn.Linear))
         self._hook = layer.register_forward_hook(
             lambda module, args, out: self.dtypes.append(out.dtype)
         )

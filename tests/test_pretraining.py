@@ -89,7 +89,9 @@ def test_fine_tuning_starts_from_the_stacked_stages(digits):
     # reconstruct better than randomly initialised layers (0.080 against
     # 0.086 mean squared error when this test was written).
     params = dict(max_iter=1, learning_rate_init=1e-4, random_state=0)
-    plain = AutoEncoderTransformer(4, hidden_layer_sizes=(32, 16), **params)
+    plain = AutoEncoderTransformer(
+        4, hidden_layer_sizes=(32, 16), init="random", **params
+    )
     stacked = AutoEncoderTransformer(4, **GREEDY, **params)
     assert -stacked.fit(digits).score(digits) < -0.95 * plain.fit(digits).score(digits)
 
