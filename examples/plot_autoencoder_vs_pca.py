@@ -64,11 +64,11 @@ axes[1].set_title("autoencoder: 2-D codes of held-out digits")
 # %%
 # Learning curve
 # --------------
-# With ``early_stopping=True`` a validation split is held out and monitored;
-# the best epoch's weights are kept.
-ae_es = AutoEncoderTransformer(
-    n_components=8, early_stopping=True, max_iter=300, random_state=0
-).fit(X_train)
+# By default (``early_stopping='auto'``) a validation split is held out and
+# monitored, and the weights of the best epoch are kept.
+ae_es = AutoEncoderTransformer(n_components=8, max_iter=300, random_state=0).fit(
+    X_train
+)
 fig = plot_learning_curve(ae_es)
 fig.axes[0].set_yscale("log")
 fig.axes[0].set_title(f"stopped after {ae_es.n_iter_} epochs")
