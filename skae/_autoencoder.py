@@ -30,7 +30,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     {loss}
 
-    {alpha}
+    {alpha_decay}
 
     {dropout}
 

@@ -174,7 +174,7 @@ class ConvAutoEncoder(_BaseAutoEncoder):
         hidden_layer_sizes=(),
         activation="relu",
         loss="mse",
-        alpha=1.0,
+        alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,

@@ -145,7 +145,7 @@ class DenoisingAE(_BaseAutoEncoder):
         hidden_layer_sizes=(256, 128),
         activation="relu",
         loss="mse",
-        alpha=1.0,
+        alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
         init="auto",

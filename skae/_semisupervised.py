@@ -194,7 +194,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         hidden_layer_sizes=(256, 128),
         activation="relu",
         loss="mse",
-        alpha=1.0,
+        alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
         pretraining_max_iter=100,

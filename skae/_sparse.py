@@ -134,7 +134,7 @@ class SparseAE(_BaseAutoEncoder):
         hidden_layer_sizes=(256, 128),
         activation="relu",
         loss="mse",
-        alpha=1.0,
+        alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,

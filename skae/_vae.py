@@ -205,7 +205,7 @@ class VAESampler(_BaseAutoEncoder):
         likelihood="gaussian",
         kl_weight=1.0,
         n_importance_samples=1,
-        alpha=1.0,
+        alpha=1e-4,
         dropout=0.2,
         batch_size="auto",
         learning_rate_init=1e-3,

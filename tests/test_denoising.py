@@ -161,7 +161,7 @@ def test_denoises_digits_better_than_plain_autoencoder(digits):
     errors = {}
     for name, est in [
         ("dae", DenoisingAE(noise="gaussian", noise_level=0.25, n_components=16)),
-        ("plain", AutoEncoderTransformer(n_components=16)),
+        ("plain", AutoEncoderTransformer(n_components=16, alpha=1e-4)),
     ]:
         est.set_params(init="random", early_stopping=False, random_state=0)
         est.fit(X_train)
