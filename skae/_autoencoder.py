@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
 from ._pretraining import greedy_pretrain
+from ._validation import resolve_init
 
 
 @fill_doc
@@ -172,7 +173,12 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.verbose = verbose
 
     def _resolved_init(self):
-        return self._resolve_init(self.init)
+        return resolve_init(
+            self.init,
+            loss=self.loss,
+            code_activation=self._code_activation,
+            pretraining=self.pretraining,
+        )
 
     def _prepare_fit(self, rows):
         self.pretraining_loss_curves_ = None

@@ -30,25 +30,26 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._data import inference_rows, lazy_array, streams, training_rows
+from ._display import NetworkDiagramMixin
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
-from ._rowsource import principal_axes
 from ._training import TrainingMixin
 from ._validation import (
     check_same_architecture,
     clear_fitted_state,
+    holds_out,
     validate_lazy,
     warn_if_overcomplete,
 )
 
-# ``early_stopping='auto'`` holds out rows when at least this many would be
-# validated on (see ``_BaseAutoEncoder._holds_out``).
-AUTO_VALIDATION_MIN_ROWS = 10
-
 
 class _BaseAutoEncoder(
-    TrainingMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    NetworkDiagramMixin,
+    TrainingMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Base class for autoencoder transformers; not for direct use.
 
@@ -238,16 +239,8 @@ class _BaseAutoEncoder(
         )
 
     def _holds_out(self, n_samples):
-        """Whether ``fit`` holds out rows to stop on and keep the best model.
-
-        ``early_stopping='auto'`` holds out ``validation_fraction`` of the
-        rows when that leaves at least ``AUTO_VALIDATION_MIN_ROWS`` of them
-        to validate on.
-        """
-        if self.early_stopping == "auto":
-            n_valid = round(self.validation_fraction * n_samples)
-            return n_valid >= AUTO_VALIDATION_MIN_ROWS
-        return bool(self.early_stopping)
+        """Whether ``fit`` holds out rows (see ``holds_out``)."""
+        return holds_out(self.early_stopping, self.validation_fraction, n_samples)
 
     def _split(self, rows, rng, validation):
         """Standardised ``(train, valid)``; ``valid`` is None without validation."""
@@ -260,15 +253,14 @@ class _BaseAutoEncoder(
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = list(history[:, "train_loss"])
-        # As MLPRegressor: validation scores with early stopping, else the
-        # best training loss.
+        # As MLPRegressor: validation scores when rows were held out, else loss.
         self.validation_scores_ = self.best_validation_score_ = None
         self.best_loss_ = None
         scores = [-h["valid_loss"] for h in history if "valid_loss" in h]
         if "valid_loss" in history[-1]:
-            stopping = dict(self.net_.callbacks_)["stopping"]
             self.validation_scores_ = scores
             # The kept model's, which may be the one training started from.
+            stopping = dict(self.net_.callbacks_)["stopping"]
             self.best_validation_score_ = -stopping.best_loss_
         else:
             self.best_loss_ = min(self.loss_curve_)
@@ -293,41 +285,6 @@ class _BaseAutoEncoder(
         ``net`` is the initialised net and ``rows`` the row source of the
         standardised training rows. The base class does nothing.
         """
-
-    def _start_from_data(self, module, rows):
-        """Hook: set the fresh ``module``'s starting point from the training rows.
-
-        Called after random initialisation, with the rows as given and
-        ``shift_``/``scale_`` set. When ``init`` resolves to ``'pca'`` (see
-        :meth:`_resolved_init`) the module starts as PCA's solution on the
-        standardised rows (``MLPAutoEncoder.start_from_components``).
-        """
-        if self._resolved_init() == "pca":
-            axes = principal_axes(rows, self.shift_, self.n_components)
-            module.start_from_components(axes)
-
-    def _resolve_init(self, init):
-        """``init`` resolved to ``'pca'`` or ``'random'``.
-
-        ``'auto'`` is ``'pca'`` where PCA's solution is a model of this
-        network (``loss='mse'``, linear codes, no greedy pretraining, which
-        would overwrite it), ``'random'`` elsewhere; an explicit ``'pca'``
-        elsewhere is a ``ValueError``.
-        """
-        fits = (
-            self.loss == "mse"
-            and self._code_activation == "identity"
-            and getattr(self, "pretraining", None) is None
-        )
-        if init == "auto":
-            return "pca" if fits else "random"
-        if init == "pca" and not fits:
-            raise ValueError(
-                "init='pca' starts the network as PCA's solution, which needs "
-                "loss='mse' (a linear output) and no greedy pretraining; use "
-                "init='random' or init='auto'."
-            )
-        return init
 
     def _finish_fit(self, rows):
         """Hook: compute fitted state that needs the trained model.
@@ -533,32 +490,6 @@ class _BaseAutoEncoder(
     def _infer(self, rows, fn, n_out):
         """``fn(module, batch)`` over row source ``rows``, into one array."""
         return infer_batches(self.net_.module_, rows, fn, n_out)
-
-    def _layer_sizes(self):
-        """Widths of the network's layers, input to reconstruction."""
-        if hasattr(self, "_architecture"):
-            hidden = self._architecture["hidden_layer_sizes"]
-            n_components = self._architecture["n_components"]
-            n_features = self.n_features_in_
-        else:
-            try:
-                hidden = self._hidden_layer_sizes()
-            except (TypeError, ValueError):
-                return None
-            n_components, n_features = self.n_components, "n_features"
-        return [n_features, *hidden, n_components, *hidden[::-1], n_features]
-
-    def _repr_html_inner(self):
-        # scikit-learn's diagram, headed by the network's layer sizes.
-        sizes = self._layer_sizes()
-        html = super()._repr_html_inner()
-        if sizes is None:
-            return html
-        layers = " &rarr; ".join(str(size) for size in sizes)
-        return (
-            '<div style="font-family: monospace; margin: 0 0 4px 0">'
-            f"{type(self).__name__} network: {layers}</div>{html}"
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
+from ._validation import resolve_init
 
 
 @fill_doc
@@ -193,7 +194,9 @@ class DenoisingAE(_BaseAutoEncoder):
             )
 
     def _resolved_init(self):
-        return self._resolve_init(self.init)
+        return resolve_init(
+            self.init, loss=self.loss, code_activation=self._code_activation
+        )
 
     def _prepare_fit(self, rows):
         stats = rows.column_stats()

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
 from ._net import AutoEncoderNet, KeepBestStopping, distributed_shard
+from ._rowsource import principal_axes
 from ._validation import (
     check_precision,
     check_support,
@@ -150,9 +151,21 @@ class TrainingMixin:
         """Hook: how the network starts, ``'pca'`` or ``'random'``.
 
         Random here; the autoencoders with an ``init`` parameter resolve it
-        (see ``_BaseAutoEncoder._resolve_init``).
+        (see ``skae._validation.resolve_init``).
         """
         return "random"
+
+    def _start_from_data(self, module, rows):
+        """Set the fresh ``module``'s starting point from the training rows.
+
+        Called after random initialisation, with the rows as given and
+        ``shift_``/``scale_`` set. When ``init`` resolves to ``'pca'`` the
+        module starts as PCA's solution on the standardised rows
+        (``MLPAutoEncoder.start_from_components``).
+        """
+        if self._resolved_init() == "pca":
+            axes = principal_axes(rows, self.shift_, self.n_components)
+            module.start_from_components(axes)
 
     def _new_module(self, n_features, hidden_layer_sizes, seed):
         """A fresh network from ``_build_module``, initialised from ``seed``.

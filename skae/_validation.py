@@ -253,3 +253,39 @@ def clear_fitted_state(estimator):
         fitted = name.endswith("_") and not name.startswith("__")
         if fitted or name in private:
             delattr(estimator, name)
+
+
+# ``early_stopping='auto'`` holds out rows when at least this many would be
+# validated on: with fewer, the validation loss is too noisy to choose by.
+AUTO_VALIDATION_MIN_ROWS = 10
+
+
+def holds_out(early_stopping, validation_fraction, n_samples):
+    """Whether ``fit`` holds out ``validation_fraction`` of ``n_samples`` rows.
+
+    ``early_stopping='auto'`` does when that leaves at least
+    ``AUTO_VALIDATION_MIN_ROWS`` rows to validate on; a boolean says itself.
+    """
+    if early_stopping == "auto":
+        return round(validation_fraction * n_samples) >= AUTO_VALIDATION_MIN_ROWS
+    return bool(early_stopping)
+
+
+def resolve_init(init, *, loss, code_activation, pretraining=None):
+    """The ``init`` parameter resolved to ``'pca'`` or ``'random'``.
+
+    ``'auto'`` is ``'pca'`` where PCA's solution is a model of the network
+    (``loss='mse'``, linear codes, no greedy pretraining, which would
+    overwrite it), ``'random'`` elsewhere; an explicit ``'pca'`` elsewhere
+    is a ``ValueError``.
+    """
+    fits = loss == "mse" and code_activation == "identity" and pretraining is None
+    if init == "auto":
+        return "pca" if fits else "random"
+    if init == "pca" and not fits:
+        raise ValueError(
+            "init='pca' starts the network as PCA's solution, which needs "
+            "loss='mse' (a linear output) and no greedy pretraining; use "
+            "init='random' or init='auto'."
+        )
+    return init
