@@ -72,15 +72,15 @@ dropout : float, default=0.0
     Dropout rate after every hidden layer while training.""",
     "batch_size": """\
 batch_size : int or 'auto', default='auto'
-    Rows per mini-batch. ``'auto'`` takes 64 rows (all of them if fewer)
-    up to 6,400 training rows, where an epoch is 100 steps, and beyond
-    grows the batch to keep an epoch at 100 steps, up to 4,096 rows, with
-    the learning rate multiplied by the square root of the batch's growth
-    over 64. Small data sets such as digits need the many updates of small
-    batches; on large ones the fixed number of steps per epoch makes fit
-    time grow with the epochs that help rather than with the rows (see the
-    user guide's measurements). An explicit size keeps
-    ``learning_rate_init`` as given.""",
+    Rows per mini-batch. ``'auto'`` takes 64 rows from 640 to 6,400 rows
+    (below 640, a tenth of them and at least 16, so that an epoch has about
+    ten steps), and beyond grows the batch to keep an epoch at 100 steps,
+    up to 4,096 rows, with the learning rate multiplied by the square root
+    of the batch's growth over 64. Small data sets such as digits need the
+    many updates of small batches; on large ones the fixed number of steps
+    per epoch makes fit time grow with the epochs that help rather than
+    with the rows (see the user guide's measurements). An explicit size
+    keeps ``learning_rate_init`` as given.""",
     "init": """\
 init : {'auto', 'pca', 'random'}, default='auto'
     How the network starts. ``'pca'``: as PCA's solution on the
