@@ -183,6 +183,7 @@ def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits
         FAST["n_components"],
         hidden_layer_sizes=FAST["hidden_layer_sizes"],
         max_iter=FAST["pretraining_max_iter"],
+        alpha=clf.alpha,
         init="random",
         early_stopping=False,
         random_state=ae_seed,
