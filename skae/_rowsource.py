@@ -81,20 +81,21 @@ def principal_axes(source, mean, n_components, *, seed=0):
     n_features = len(mean)
     k = min(n_components, n_features)
 
-    def times_covariance(basis):
-        # The centred rows' scatter matrix times ``basis``, block by block.
+    def times_covariance(basis=None):
+        # The centred rows' scatter matrix (times ``basis``), block by block.
         total = None
         for block in source.blocks():
             # The rows as training sees them (float32), whatever the source
             # stores: dense and sparse copies of the data start the same.
             block = torch.as_tensor(block).float().double()
             centred = block - mean.to(block.device)
-            part = centred.T @ (centred @ basis.to(block.device))
+            right = centred if basis is None else centred @ basis.to(block.device)
+            part = centred.T @ right
             total = part if total is None else total + part.to(total.device)
         return total.cpu()
 
     if n_features <= EXACT_AXES_MAX_FEATURES:
-        covariance = times_covariance(torch.eye(n_features, dtype=torch.float64))
+        covariance = times_covariance()
         values, vectors = torch.linalg.eigh(covariance)
         axes = vectors.flip(1)[:, :k]
     else:
