@@ -108,8 +108,8 @@ class LinearSkip(nn.Module):
 
     The linear path is what lets an autoencoder start at PCA's solution (see
     :meth:`MLPAutoEncoder.start_from_components`). Its matrix is named
-    ``skip``, not ``weight``, so that the L2 penalty on connection weights
-    (``alpha``) leaves it alone, as PCA's components are not shrunk.
+    ``skip``, not ``weight``, so that the weight decay on connection
+    weights (``alpha``) leaves it alone, as PCA's components are not shrunk.
     """
 
     def __init__(self, network, n_in, n_out):
