@@ -456,26 +456,6 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of :meth:`predict` on labeled data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to classify.
-        y : array-like of shape (n_samples,)
-            Their true labels (no ``-1`` marks here: every row is scored).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows.
-
-        Returns
-        -------
-        score : float
-            Fraction of rows classified correctly, as
-            :func:`sklearn.metrics.accuracy_score` computes it.
-        """
-        return super().score(X, y, sample_weight=sample_weight)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
