@@ -80,21 +80,7 @@ class BinaryAutoEncoder(_BaseAutoEncoder):
         whose precision@10 is within 2% of Euclidean search in pixel space,
         in about 15 seconds on one CPU core, and more epochs gain little.
 
-    {tol}
-
-    {early_stopping}
-
-    {validation_fraction}
-
-    {n_iter_no_change}
-
-    {warm_start}
-
-    {device}
-
-    {precision}
-
-    {callbacks}
+    {stopping_and_device}
 
     {random_state}
 

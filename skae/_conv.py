@@ -86,21 +86,7 @@ class ConvAutoEncoder(_BaseAutoEncoder):
 
     {max_iter}
 
-    {tol}
-
-    {early_stopping}
-
-    {validation_fraction}
-
-    {n_iter_no_change}
-
-    {warm_start}
-
-    {device}
-
-    {precision}
-
-    {callbacks}
+    {stopping_and_device}
 
     {random_state}
 

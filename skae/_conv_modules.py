@@ -221,7 +221,9 @@ class ConvolutionalAutoEncoder(nn.Module):
         ]
         for conv, g in convs:
             # Drawn in (out, in, row, column) order, whatever the layout.
-            weight = torch.empty_like(conv.weight, memory_format=torch.contiguous_format)
+            weight = torch.empty_like(
+                conv.weight, memory_format=torch.contiguous_format
+            )
             nn.init.xavier_uniform_(weight, gain=g, generator=generator)
             conv.weight.copy_(weight)
             nn.init.zeros_(conv.bias)

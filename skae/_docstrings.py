@@ -208,9 +208,10 @@ feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
 # Runs of entries that stand together, in this order, in several classes.
 _GROUPS = {
-    "training_parameters": (
-        "learning_rate_init",
-        "max_iter",
+    "training_parameters": ("learning_rate_init", "max_iter", "stopping_and_device"),
+    # What follows ``max_iter``, for classes that write their own entries
+    # for the learning rate or the epochs.
+    "stopping_and_device": (
         "tol",
         "early_stopping",
         "validation_fraction",
@@ -238,9 +239,16 @@ _GROUPS = {
 _MARKER = re.compile(r"^( *)\{(\w+)\}$", re.MULTILINE)
 
 
+def _expanded(name):
+    """The entry names a marker stands for, groups inside groups unfolded."""
+    if name not in _GROUPS:
+        return [name]
+    return [entry for part in _GROUPS[name] for entry in _expanded(part)]
+
+
 def _indented(match):
     indent, name = match.groups()
-    text = "\n\n".join(_ENTRIES[n] for n in _GROUPS.get(name, (name,)))
+    text = "\n\n".join(_ENTRIES[n] for n in _expanded(name))
     return "\n".join(indent + line if line else line for line in text.splitlines())
 
 
