@@ -36,8 +36,8 @@ def save(estimator, path):
     ----------
     estimator : skae autoencoder
         A fitted instance of one of skae's autoencoders (every public
-        estimator but :class:`AutoEncoderClassifier`, which pickle and
-        joblib save).
+        estimator but :class:`AutoEncoderClassifier` and
+        :class:`AutoEncoderOutlierDetector`, which pickle and joblib save).
     path : str or path-like
         Where to write the file (by convention ending in ``.safetensors``).
         An existing file is overwritten.

@@ -13,13 +13,40 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
+from skae import AutoEncoderTransformer
 from skae.utils import all_estimators
 
 # The settings every check runs with: small networks and few epochs keep the
 # ~50 checks per estimator fast, and they exercise the API, not the quality
 # of the fit. They differ from the defaults in nothing else.
 _CHEAP = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
-ESTIMATORS = [E(**_CHEAP) for _, E in all_estimators()]
+
+
+def _cheap(Estimator):
+    """``Estimator`` with the cheap settings.
+
+    An estimator that wraps an autoencoder (an ``estimator`` parameter,
+    whose None stands for ``AutoEncoderTransformer()``) wraps a cheap one.
+    """
+    if "estimator" in Estimator().get_params(deep=False):
+        return Estimator(estimator=AutoEncoderTransformer(**_CHEAP))
+    return Estimator(**_CHEAP)
+
+
+def _settings(estimator):
+    """Its parameters, with those of the autoencoder it wraps, if any.
+
+    A wrapped autoencoder's parameters are named ``estimator__<name>``; an
+    ``estimator`` of None is the ``AutoEncoderTransformer()`` it stands for.
+    """
+    params = estimator.get_params(deep=False)
+    if "estimator" in params:
+        wrapped = params.pop("estimator") or AutoEncoderTransformer()
+        params.update({f"estimator__{k}": v for k, v in _settings(wrapped).items()})
+    return params
+
+
+ESTIMATORS = [_cheap(E) for _, E in all_estimators()]
 CLASSES = [E for _, E in all_estimators()]
 
 
@@ -38,11 +65,13 @@ def test_sklearn_compatible_estimator(estimator, check):
 # differs from the default one only in the network's width and the epochs.
 @pytest.mark.parametrize("Estimator", CLASSES, ids=lambda E: E.__name__)
 def test_cheap_settings_differ_from_the_defaults_only_in_size(Estimator):
-    default = Estimator().get_params()
-    cheap = Estimator(**_CHEAP).get_params()
-    assert {k for k in default if default[k] != cheap[k]} <= set(_CHEAP)
+    default = _settings(Estimator())
+    cheap = _settings(_cheap(Estimator))
+    assert default.keys() == cheap.keys()
+    differ = {k.removeprefix("estimator__") for k in default if default[k] != cheap[k]}
+    assert differ <= set(_CHEAP)
     # Tags decide which checks run; the defaults' are the cheap ones'.
-    assert Estimator().__sklearn_tags__() == Estimator(**_CHEAP).__sklearn_tags__()
+    assert Estimator().__sklearn_tags__() == _cheap(Estimator).__sklearn_tags__()
 
 
 def _check_name(check):

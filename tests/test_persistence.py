@@ -18,9 +18,12 @@ from skae import AutoEncoderTransformer, VAESampler, load, save
 from skae.utils import all_estimators
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
-# The format stores the autoencoders; AutoEncoderClassifier is pickled.
+# The format stores the autoencoders; AutoEncoderClassifier and
+# AutoEncoderOutlierDetector are pickled.
 ESTIMATORS = [
-    cls for _, cls in all_estimators() if cls is not skae.AutoEncoderClassifier
+    cls
+    for _, cls in all_estimators()
+    if cls not in (skae.AutoEncoderClassifier, skae.AutoEncoderOutlierDetector)
 ]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -339,6 +342,7 @@ def test_public_api():
     # HammingIndex, a search structure that is no scikit-learn estimator.
     estimators = [
         "AutoEncoderClassifier",
+        "AutoEncoderOutlierDetector",
         "AutoEncoderTransformer",
         "BinaryAutoEncoder",
         "ContractiveAE",
