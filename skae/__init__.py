@@ -5,6 +5,7 @@ from ._binary import BinaryAutoEncoder
 from ._contractive import ContractiveAE
 from ._conv import ConvAutoEncoder
 from ._denoising import DenoisingAE
+from ._impute import AutoEncoderImputer
 from ._persistence import load, save
 from ._retrieval import HammingIndex, precision_at_k
 from ._semisupervised import AutoEncoderClassifier
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoEncoderClassifier",
+    "AutoEncoderImputer",
     "AutoEncoderTransformer",
     "BinaryAutoEncoder",
     "ContractiveAE",

@@ -18,9 +18,11 @@ from skae import AutoEncoderTransformer, VAESampler, load, save
 from skae.utils import all_estimators
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
-# The format stores the autoencoders; AutoEncoderClassifier is pickled.
+# The format stores the autoencoders; the classifier and the imputer are pickled.
 ESTIMATORS = [
-    cls for _, cls in all_estimators() if cls is not skae.AutoEncoderClassifier
+    cls
+    for _, cls in all_estimators()
+    if cls not in (skae.AutoEncoderClassifier, skae.AutoEncoderImputer)
 ]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -339,6 +341,7 @@ def test_public_api():
     # HammingIndex, a search structure that is no scikit-learn estimator.
     estimators = [
         "AutoEncoderClassifier",
+        "AutoEncoderImputer",
         "AutoEncoderTransformer",
         "BinaryAutoEncoder",
         "ContractiveAE",
