@@ -5,6 +5,7 @@ from ._binary import BinaryAutoEncoder
 from ._contractive import ContractiveAE
 from ._conv import ConvAutoEncoder
 from ._denoising import DenoisingAE
+from ._impute import AutoEncoderImputer
 from ._outlier import AutoEncoderOutlierDetector
 from ._persistence import load, save
 from ._retrieval import HammingIndex, precision_at_k
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoEncoderClassifier",
+    "AutoEncoderImputer",
     "AutoEncoderOutlierDetector",
     "AutoEncoderTransformer",
     "BinaryAutoEncoder",

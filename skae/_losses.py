@@ -98,6 +98,27 @@ class ReconstructionLoss(nn.Module):
         return reconstruction_loss(output, target, self.loss).mean()
 
 
+def observed_squared_error(output, target):
+    """Per-row squared error over the observed entries of ``target``.
+
+    ``target`` holds each row's values beside its missing mask,
+    ``[values, missing]`` (``missing`` is 1 where an entry is missing, 0
+    where it is observed), and ``output`` is as wide as ``values``. The
+    value is ``sum_j (1 - missing_j) (output_j - values_j)**2 / n_features``:
+    a missing entry, whatever its value, adds nothing and pulls no gradient.
+    """
+    n_features = output.shape[1]
+    values, missing = target[:, :n_features], target[:, n_features:]
+    return ((output - values).square() * (1 - missing)).sum(dim=1) / n_features
+
+
+class ObservedSquaredError(nn.Module):
+    """Criterion for an imputer: mean :func:`observed_squared_error` of a batch."""
+
+    def forward(self, y_pred, target):
+        return observed_squared_error(y_pred[0], target).mean()
+
+
 # Penalties of the regularised autoencoders ---------------------------------
 # Unlike the reconstruction losses above, each returns one scalar for a batch.
 

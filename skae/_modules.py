@@ -145,6 +145,10 @@ class MLPAutoEncoder(nn.Module):
         Give the encoder and the decoder each a linear path beside the
         network (:class:`LinearSkip`), so that the autoencoder can start as
         PCA (:meth:`start_from_components`). Needs identity codes.
+    n_inputs : int or None
+        Width of the encoder's input, when it differs from the
+        reconstruction's (an imputer's values beside their missing mask);
+        None means ``n_features``.
     """
 
     def __init__(
@@ -157,23 +161,25 @@ class MLPAutoEncoder(nn.Module):
         dropout=0.0,
         code_activation="identity",
         linear_path=False,
+        n_inputs=None,
     ):
         super().__init__()
         hidden = list(hidden_layer_sizes)
+        n_inputs = n_features if n_inputs is None else n_inputs
         if linear_path and code_activation != "identity":
             raise ValueError("A linear path needs identity codes.")
         self.activation = activation
         self.code_activation = code_activation
         self.output = output
         encoder = nn.Sequential(
-            *_mlp([n_features, *hidden, n_components], activation, dropout),
+            *_mlp([n_inputs, *hidden, n_components], activation, dropout),
             ACTIVATIONS[code_activation](),
         )
         decoder = nn.Sequential(
             *_mlp([n_components, *hidden[::-1], n_features], activation, dropout)
         )
         if linear_path:
-            encoder = LinearSkip(encoder, n_features, n_components)
+            encoder = LinearSkip(encoder, n_inputs, n_components)
             decoder = LinearSkip(decoder, n_components, n_features)
         self.encoder, self.decoder = encoder, decoder
         # Parameterless, so the state_dict (and model files) stay as they were.

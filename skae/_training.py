@@ -145,7 +145,16 @@ class TrainingMixin:
             dropout=self.dropout,
             code_activation=self._code_activation,
             linear_path=self._resolved_init() == "pca",
+            n_inputs=self._module_inputs(n_features),
         )
+
+    def _module_inputs(self, n_features):
+        """Hook: the width of the network's input for ``n_features`` columns.
+
+        The columns themselves; an estimator that feeds the network more
+        than the rows (an imputer's missing mask) widens it.
+        """
+        return n_features
 
     def _resolved_init(self):
         """Hook: how the network starts, ``'pca'`` or ``'random'``.

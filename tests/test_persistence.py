@@ -18,13 +18,14 @@ from skae import AutoEncoderTransformer, VAESampler, load, save
 from skae.utils import all_estimators
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
-# The format stores the autoencoders; AutoEncoderClassifier and
-# AutoEncoderOutlierDetector are pickled.
-ESTIMATORS = [
-    cls
-    for _, cls in all_estimators()
-    if cls not in (skae.AutoEncoderClassifier, skae.AutoEncoderOutlierDetector)
-]
+# The format stores the autoencoders; AutoEncoderClassifier,
+# AutoEncoderImputer and AutoEncoderOutlierDetector are pickled.
+PICKLED = (
+    skae.AutoEncoderClassifier,
+    skae.AutoEncoderImputer,
+    skae.AutoEncoderOutlierDetector,
+)
+ESTIMATORS = [cls for _, cls in all_estimators() if cls not in PICKLED]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -342,6 +343,7 @@ def test_public_api():
     # HammingIndex, a search structure that is no scikit-learn estimator.
     estimators = [
         "AutoEncoderClassifier",
+        "AutoEncoderImputer",
         "AutoEncoderOutlierDetector",
         "AutoEncoderTransformer",
         "BinaryAutoEncoder",
