@@ -385,6 +385,12 @@ def _load_optimizer(net, meta, tensors):
                 f"{tuple(param.shape)}; the file is corrupted or was tampered "
                 "with."
             )
+        if name != "step":
+            # In the parameter's memory layout: fused optimizers step
+            # parameter and state as flat memory, so a channels-last kernel
+            # with contiguous moments would be updated element for wrong
+            # element.
+            tensor = torch.empty_like(param).copy_(tensor)
         state.setdefault(int(index), {})[name] = tensor
     try:
         optimizer.load_state_dict(
