@@ -7,11 +7,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
 from ._pretraining import greedy_pretrain
+from ._principal import PrincipalCodesMixin
 from ._validation import resolve_init
 
 
 @fill_doc
-class AutoEncoderTransformer(_BaseAutoEncoder):
+class AutoEncoderTransformer(PrincipalCodesMixin, _BaseAutoEncoder):
     """Autoencoder as a scikit-learn transformer: a nonlinear drop-in for PCA.
 
     A fully connected encoder maps each row to ``n_components`` codes and a
@@ -23,7 +24,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     Parameters
     ----------
-    {n_components}
+    {n_components_or_fraction}
 
     {hidden_layer_sizes}
 
@@ -36,6 +37,8 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     {dropout}
 
     {batch_size}
+
+    {principal_parameters}
 
     {init}
 
@@ -66,6 +69,8 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
     pretraining_loss_curves_ : list of list of float or None
         With ``pretraining='greedy'``, the training loss at each epoch of
         each stage, first layer first; otherwise None.
+
+    {principal_attributes}
 
     {code_gaussian_attributes}
 
@@ -118,6 +123,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoEncoder._parameter_constraints,
+        **PrincipalCodesMixin._principal_constraints,
         "init": [StrOptions({"auto", "pca", "random"})],
         "pretraining": [StrOptions({"greedy"}), None],
         "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -133,6 +139,8 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         alpha=1.0,
         dropout=0.0,
         batch_size="auto",
+        ordered_codes="auto",
+        whiten=False,
         init="auto",
         pretraining=None,
         pretraining_max_iter=10,
@@ -156,6 +164,8 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.ordered_codes = ordered_codes
+        self.whiten = whiten
         self.init = init
         self.pretraining = pretraining
         self.pretraining_max_iter = pretraining_max_iter
@@ -181,6 +191,7 @@ class AutoEncoderTransformer(_BaseAutoEncoder):
         )
 
     def _prepare_fit(self, rows):
+        super()._prepare_fit(rows)
         self.pretraining_loss_curves_ = None
 
     def _pretrain(self, net, rows):

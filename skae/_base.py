@@ -189,7 +189,8 @@ class _BaseAutoEncoder(
         self.net_ = net
         self._record_history(n_before, check_convergence=not partial)
         self.early_stopping_ = validation
-        self._finish_fit(train)
+        self.n_components_ = self._n_codes()
+        self._finish_fit(train, valid)
 
     # Phases of ``_train`` ------------------------------------------------
     def _validate_hyperparameters(self, X, *, continuing):
@@ -249,24 +250,6 @@ class _BaseAutoEncoder(
             return rows, None
         return rows.split(self.validation_fraction, rng)
 
-    def _record_history(self, n_before, check_convergence=True):
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
-        # As MLPRegressor: validation scores when rows were held out, else loss.
-        self.validation_scores_ = self.best_validation_score_ = None
-        self.best_loss_ = None
-        scores = [-h["valid_loss"] for h in history if "valid_loss" in h]
-        if "valid_loss" in history[-1]:
-            self.validation_scores_ = scores
-            # The kept model's, which may be the one training started from.
-            stopping = dict(self.net_.callbacks_)["stopping"]
-            self.best_validation_score_ = -stopping.best_loss_
-        else:
-            self.best_loss_ = min(self.loss_curve_)
-        if check_convergence:
-            self._warn_unconverged(self.net_, self.n_iter_ - n_before)
-
     # Hooks ---------------------------------------------------------------
     def _check_params(self):
         """Hook: checks between parameters that a constraint table cannot say."""
@@ -286,17 +269,17 @@ class _BaseAutoEncoder(
         standardised training rows. The base class does nothing.
         """
 
-    def _finish_fit(self, rows):
+    def _finish_fit(self, rows, held_out=None):
         """Hook: compute fitted state that needs the trained model.
 
         Called at the end of every ``fit`` with ``rows``, the row source the
-        model was trained on (standardised, on the training device when
-        they fit there). The base class fits a Gaussian to the training
-        codes, from which :meth:`sample` draws; the moments are accumulated
-        on the device in float64, batch by batch, without copying codes to
-        the host.
+        model was trained on, and ``held_out``, the validation rows or None
+        (standardised, on the training device when they fit there). The
+        base class fits a Gaussian to the training codes, from which
+        :meth:`sample` draws; the moments are accumulated on the device in
+        float64, batch by batch, without copying codes to the host.
         """
-        mean, covariance = code_moments(self.net_.module_, rows, self.n_components)
+        mean, covariance = code_moments(self.net_.module_, rows, self._n_codes())
         self.code_mean_, self.code_covariance_ = mean, covariance
 
     # Checks --------------------------------------------------------------
@@ -304,9 +287,11 @@ class _BaseAutoEncoder(
         """The hyperparameters that shape the network, as a dict."""
         names = ("n_components", "activation", "loss", "dropout")
         params = {name: getattr(self, name) for name in names}
-        # ``init`` as resolved: ``'pca'`` builds linear paths beside the networks.
+        # The code layer's width and ``init`` as resolved (``'pca'`` builds
+        # linear paths beside the networks).
         return {
             **params,
+            "n_components": self._n_codes(),
             "hidden_layer_sizes": hidden_layer_sizes,
             "init": self._resolved_init(),
         }
@@ -330,7 +315,7 @@ class _BaseAutoEncoder(
     @property
     def _n_features_out(self):
         """Number of codes, for ``get_feature_names_out`` (unset until fitted)."""
-        return self._architecture["n_components"]
+        return self.n_components_
 
     # ------------------------------------------------------------------
     # Inference
@@ -345,15 +330,15 @@ class _BaseAutoEncoder(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
+        X_new : ndarray of shape (n_samples, n_components_)
             The codes, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
         return self._infer(
             self._inference_rows(X),
-            lambda module, x: module.encode(x),
-            self.n_components,
+            lambda module, x: self._output_codes(module.encode(x)),
+            self.n_components_,
         )
 
     def inverse_transform(self, X):
@@ -361,7 +346,7 @@ class _BaseAutoEncoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components_)
             Codes, as returned by :meth:`transform`.
 
         Returns
@@ -371,17 +356,17 @@ class _BaseAutoEncoder(
         """
         check_is_fitted(self)
         X = check_array(X, dtype=[np.float64, np.float32])
-        if X.shape[1] != self.n_components:
+        if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__}."
-                f"inverse_transform is expecting {self.n_components} features "
+                f"inverse_transform is expecting {self.n_components_} features "
                 "(the number of components) as input."
             )
         shift = self.shift_
         codes = inference_rows(X, shift=None, scale=1.0, device=self._module_device())
 
         def decode(module, z):
-            x = module.decode(z)
+            x = module.decode(self._input_codes(z))
             if shift is not None:
                 x = x * self.scale_ + torch.as_tensor(
                     shift, dtype=x.dtype, device=x.device
@@ -463,6 +448,14 @@ class _BaseAutoEncoder(
             )
         codes = self._sample_codes(int(n_samples), check_random_state(random_state))
         return self.inverse_transform(codes)
+
+    def _output_codes(self, codes):
+        """Hook: what :meth:`transform` returns of the network's codes (a tensor)."""
+        return codes
+
+    def _input_codes(self, codes):
+        """Hook: the network's codes for :meth:`inverse_transform`'s input."""
+        return codes
 
     def _sample_codes(self, n_samples, rng):
         """Hook: ``n_samples`` codes for :meth:`sample`, drawn from ``rng``.

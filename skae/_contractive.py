@@ -7,10 +7,11 @@ from sklearn.utils._param_validation import Interval
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
 from ._losses import contractive_penalty
+from ._principal import PrincipalCodesMixin
 
 
 @fill_doc
-class ContractiveAE(_BaseAutoEncoder):
+class ContractiveAE(PrincipalCodesMixin, _BaseAutoEncoder):
     """Contractive autoencoder: penalises the Jacobian of its encoder.
 
     The training objective is the reconstruction loss plus
@@ -30,7 +31,7 @@ class ContractiveAE(_BaseAutoEncoder):
 
     Parameters
     ----------
-    {n_components}
+    {n_components_or_fraction}
 
     contractive_weight : float, default=0.1
         Weight of the Jacobian penalty, relative to the mean reconstruction
@@ -53,6 +54,8 @@ class ContractiveAE(_BaseAutoEncoder):
 
     {batch_size}
 
+    {principal_parameters}
+
     {training_parameters}
 
     {random_state}
@@ -62,6 +65,8 @@ class ContractiveAE(_BaseAutoEncoder):
     Attributes
     ----------
     {fitted_attributes}
+
+    {principal_attributes}
 
     {code_gaussian_attributes}
 
@@ -109,6 +114,7 @@ class ContractiveAE(_BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoEncoder._parameter_constraints,
+        **PrincipalCodesMixin._principal_constraints,
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -128,6 +134,8 @@ class ContractiveAE(_BaseAutoEncoder):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        ordered_codes="auto",
+        whiten=False,
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
@@ -149,6 +157,8 @@ class ContractiveAE(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.ordered_codes = ordered_codes
+        self.whiten = whiten
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.tol = tol

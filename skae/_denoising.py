@@ -8,11 +8,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
+from ._principal import PrincipalCodesMixin
 from ._validation import resolve_init
 
 
 @fill_doc
-class DenoisingAE(_BaseAutoEncoder):
+class DenoisingAE(PrincipalCodesMixin, _BaseAutoEncoder):
     """Denoising autoencoder: learns to reconstruct clean rows from corrupted ones.
 
     While training, every mini-batch is corrupted afresh (Gaussian noise,
@@ -26,7 +27,7 @@ class DenoisingAE(_BaseAutoEncoder):
 
     Parameters
     ----------
-    {n_components}
+    {n_components_or_fraction}
 
     noise : {'masking', 'gaussian', 'salt_pepper'}, default='masking'
         Kind of corruption applied to training batches:
@@ -68,6 +69,8 @@ class DenoisingAE(_BaseAutoEncoder):
 
     {batch_size}
 
+    {principal_parameters}
+
     {init}
 
     {training_parameters}
@@ -79,6 +82,8 @@ class DenoisingAE(_BaseAutoEncoder):
     Attributes
     ----------
     {fitted_attributes}
+
+    {principal_attributes}
 
     {code_gaussian_attributes}
 
@@ -129,6 +134,7 @@ class DenoisingAE(_BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoEncoder._parameter_constraints,
+        **PrincipalCodesMixin._principal_constraints,
         "noise": [StrOptions({"gaussian", "masking", "salt_pepper"})],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions({"auto", "pca", "random"})],
@@ -149,6 +155,8 @@ class DenoisingAE(_BaseAutoEncoder):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        ordered_codes="auto",
+        whiten=False,
         init="auto",
         learning_rate_init=1e-3,
         max_iter=200,
@@ -172,6 +180,8 @@ class DenoisingAE(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.ordered_codes = ordered_codes
+        self.whiten = whiten
         self.init = init
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -199,6 +209,7 @@ class DenoisingAE(_BaseAutoEncoder):
         )
 
     def _prepare_fit(self, rows):
+        super()._prepare_fit(rows)
         stats = rows.column_stats()
         self.data_min_, self.data_max_ = stats.min, stats.max
 

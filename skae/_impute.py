@@ -124,7 +124,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    shift_ : ndarray of shape (n_features_in_,)
+    shift_ : ndarray of shape (n_features,)
         Mean of each feature over its observed entries in ``fit`` (NaN for
         a feature with none); the value a missing entry is shown as.
 

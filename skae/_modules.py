@@ -72,6 +72,37 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
+class NestedDropout(nn.Module):
+    """Nested dropout of codes (Rippel, Gelbart and Adams, 2014), in training.
+
+    Each row keeps its first ``b`` codes and has the others replaced by the
+    batch's mean code (held fixed, no gradient), so that a code is trained
+    to add to the ones before it and the first codes carry the most. Half
+    the rows keep every code (``b = n_codes``), so that the full-width
+    reconstruction stays trained on as many rows as without ordering; the
+    other half draw ``b`` uniformly from ``1 .. n_codes - 1``, so that every
+    truncation is trained. Draws come from :attr:`generator`; in eval mode
+    the codes pass unchanged.
+    """
+
+    # The share of rows that keep every code.
+    full_fraction = 0.5
+
+    def __init__(self):
+        super().__init__()
+        self.generator = None
+
+    def forward(self, codes):
+        n_rows, n_codes = codes.shape
+        if not self.training or n_codes == 1:
+            return codes
+        draws = torch.rand((n_rows, 2), generator=self.generator, device=codes.device)
+        kept = 1 + (draws[:, 1] * (n_codes - 1)).long()
+        kept = torch.where(draws[:, 0] < self.full_fraction, n_codes, kept)
+        mask = torch.arange(n_codes, device=codes.device) < kept[:, None]
+        return torch.where(mask, codes, codes.detach().mean(dim=0))
+
+
 def _glorot_init(stack, activation, last_activation, generator):
     """Glorot-initialise the linear layers of ``stack`` from ``generator``.
 
@@ -149,6 +180,9 @@ class MLPAutoEncoder(nn.Module):
         Width of the encoder's input, when it differs from the
         reconstruction's (an imputer's values beside their missing mask);
         None means ``n_features``.
+    ordered_codes : bool
+        Train the decoder on truncated codes (:class:`NestedDropout`), so
+        that the codes come ordered, the first carrying the most.
     """
 
     def __init__(
@@ -162,6 +196,7 @@ class MLPAutoEncoder(nn.Module):
         code_activation="identity",
         linear_path=False,
         n_inputs=None,
+        ordered_codes=False,
     ):
         super().__init__()
         hidden = list(hidden_layer_sizes)
@@ -183,6 +218,7 @@ class MLPAutoEncoder(nn.Module):
             decoder = LinearSkip(decoder, n_components, n_features)
         self.encoder, self.decoder = encoder, decoder
         # Parameterless, so the state_dict (and model files) stay as they were.
+        self.code_dropout = NestedDropout() if ordered_codes else nn.Identity()
         self.output_activation = OUTPUTS[output]()
 
     def encode(self, x):
@@ -193,7 +229,7 @@ class MLPAutoEncoder(nn.Module):
 
     def forward(self, x):
         codes = self.encoder(x)
-        return self.decoder(codes), codes
+        return self.decoder(self.code_dropout(codes)), codes
 
     def _stacks(self):
         """The encoder's and the decoder's networks (without linear paths)."""

@@ -134,7 +134,9 @@ def _fitted_attributes(estimator, params):
         if name in params or name == "net_" or name.startswith("__"):
             continue
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            tensors[ATTR + name] = torch.from_numpy(np.ascontiguousarray(value))
+            # A copy: attributes that are views of one array (a slice of
+            # another) would share memory, which safetensors refuses.
+            tensors[ATTR + name] = torch.from_numpy(np.array(value, order="C"))
             arrays[name] = {"shape": list(value.shape), "dtype": str(value.dtype)}
         else:
             attributes[name] = to_json(value, f"Fitted attribute {name!r}")

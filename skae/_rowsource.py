@@ -77,40 +77,78 @@ def principal_axes(source, mean, n_components, *, seed=0):
     stays ``O(n_features * n_components)``. Where ``n_components`` exceeds
     ``n_features`` the extra rows are zero.
     """
-    mean = torch.as_tensor(mean, dtype=torch.float64)
     n_features = len(mean)
     k = min(n_components, n_features)
+    axes = _leading_axes(source, mean, k, seed)[1].T.numpy()
+    signs = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
+    axes = axes * np.where(signs == 0, 1, signs)[:, None]
+    return np.vstack([axes, np.zeros((n_components - k, n_features))])
+
+
+def variance_width(source, mean, fraction, *, seed=0):
+    """How many principal axes explain ``fraction`` of the rows' variance.
+
+    What ``PCA(n_components=fraction).n_components_`` would be on the rows
+    centred by ``mean``: the smallest number of axes whose variances add up
+    to more than ``fraction`` of the total. Wide data (see
+    :func:`principal_axes`) look at 64 axes, then four times as many, until
+    enough are found.
+    """
+    n_features = len(mean)
+    total = sum(
+        float(((_as_float64(block) - _on(mean, block)) ** 2).sum())
+        for block in source.blocks()
+    )
+    k = n_features if n_features <= EXACT_AXES_MAX_FEATURES else 64
+    while True:
+        values = _leading_axes(source, mean, min(k, n_features), seed)[0]
+        shares = np.cumsum(values.clamp(min=0).numpy()) / total
+        if shares[-1] > fraction or k >= n_features:
+            break
+        k *= 4
+    return int(min(np.searchsorted(shares, fraction, side="right") + 1, len(shares)))
+
+
+def _as_float64(block):
+    # The rows as training sees them (float32), whatever the source stores:
+    # dense and sparse copies of the data give the same axes.
+    return torch.as_tensor(block).float().double()
+
+
+def _on(mean, block):
+    return torch.as_tensor(mean, dtype=torch.float64).to(block.device)
+
+
+def _leading_axes(source, mean, k, seed):
+    """The ``k`` largest variances (times n) of the centred rows, and their axes.
+
+    ``(values, vectors)``: float64 tensors on the host, values descending,
+    axes as the columns of ``vectors``.
+    """
+    n_features = len(mean)
 
     def times_covariance(basis=None):
         # The centred rows' scatter matrix (times ``basis``), block by block.
         total = None
         for block in source.blocks():
-            # The rows as training sees them (float32), whatever the source
-            # stores: dense and sparse copies of the data start the same.
-            block = torch.as_tensor(block).float().double()
-            centred = block - mean.to(block.device)
+            block = _as_float64(block)
+            centred = block - _on(mean, block)
             right = centred if basis is None else centred @ basis.to(block.device)
             part = centred.T @ right
             total = part if total is None else total + part.to(total.device)
         return total.cpu()
 
     if n_features <= EXACT_AXES_MAX_FEATURES:
-        covariance = times_covariance()
-        values, vectors = torch.linalg.eigh(covariance)
-        axes = vectors.flip(1)[:, :k]
-    else:
-        generator = torch.Generator().manual_seed(seed)
-        width = min(k + 10, n_features)
-        basis = torch.randn(n_features, width, dtype=torch.float64, generator=generator)
-        for _ in range(7):
-            basis = torch.linalg.qr(times_covariance(basis))[0]
-        small = basis.T @ times_covariance(basis)
-        values, vectors = torch.linalg.eigh((small + small.T) / 2)
-        axes = (basis @ vectors.flip(1))[:, :k]
-    axes = axes.T.numpy()
-    signs = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
-    axes = axes * np.where(signs == 0, 1, signs)[:, None]
-    return np.vstack([axes, np.zeros((n_components - k, n_features))])
+        values, vectors = torch.linalg.eigh(times_covariance())
+        return values.flip(0)[:k], vectors.flip(1)[:, :k]
+    generator = torch.Generator().manual_seed(seed)
+    width = min(k + 10, n_features)
+    basis = torch.randn(n_features, width, dtype=torch.float64, generator=generator)
+    for _ in range(7):
+        basis = torch.linalg.qr(times_covariance(basis))[0]
+    small = basis.T @ times_covariance(basis)
+    values, vectors = torch.linalg.eigh((small + small.T) / 2)
+    return values.flip(0)[:k], (basis @ vectors.flip(1))[:, :k]
 
 
 class Standardiser:

@@ -410,18 +410,12 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
                 reset=False,
             )
         module = self.net_.module_
-        rows = inference_rows(
-            X,
-            shift=self.shift_,
-            scale=self.scale_,
-            device=next(module.parameters()).device,
-            check=self._value_check(support=False),
-        )
+        device = next(module.parameters()).device
+        kwargs = dict(shift=self.shift_, scale=self.scale_, device=device)
+        rows = inference_rows(X, **kwargs, check=self._value_check(support=False))
+        n_classes = len(self.classes_)
         return infer_batches(
-            module,
-            rows,
-            lambda m, x: torch.softmax(m(x)[0], dim=1),
-            len(self.classes_),
+            module, rows, lambda m, x: torch.softmax(m(x)[0], dim=1), n_classes
         )
 
     def predict_log_proba(self, X):
@@ -455,6 +449,27 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on labeled data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to classify.
+        y : array-like of shape (n_samples,)
+            Their true labels (no ``-1`` marks here: every row is scored).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            Fraction of rows classified correctly.
+        """
+        # Restated for its docstring: ClassifierMixin's links to a label of
+        # scikit-learn's user guide that these docs cannot resolve.
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

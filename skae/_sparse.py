@@ -7,10 +7,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
 from ._losses import kl_sparsity, l1_sparsity
+from ._principal import PrincipalCodesMixin
 
 
 @fill_doc
-class SparseAE(_BaseAutoEncoder):
+class SparseAE(PrincipalCodesMixin, _BaseAutoEncoder):
     """Sparse autoencoder: a sparsity penalty on the codes regularises it.
 
     The training objective is the reconstruction loss plus a penalty that
@@ -22,10 +23,12 @@ class SparseAE(_BaseAutoEncoder):
 
     Parameters
     ----------
-    n_components : int, default=2
+    n_components : int or float, default=2
         Number of code units (the dimension of ``transform``'s output). It
         may exceed the number of features; sparse codes are typically
-        overcomplete.
+        overcomplete. A float in (0, 1) keeps the fewest codes that explain
+        that fraction of the variance, as in
+        :class:`AutoEncoderTransformer`.
 
     sparsity : {'kl', 'l1'}, default='kl'
         Sparsity penalty:
@@ -65,6 +68,8 @@ class SparseAE(_BaseAutoEncoder):
 
     {batch_size}
 
+    {principal_parameters}
+
     {training_parameters}
 
     {random_state}
@@ -74,6 +79,8 @@ class SparseAE(_BaseAutoEncoder):
     Attributes
     ----------
     {fitted_attributes}
+
+    {principal_attributes}
 
     {code_gaussian_attributes}
 
@@ -116,6 +123,7 @@ class SparseAE(_BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoEncoder._parameter_constraints,
+        **PrincipalCodesMixin._principal_constraints,
         "sparsity": [StrOptions({"kl", "l1"})],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         "sparsity_weight": [Interval(Real, 0, None, closed="left")],
@@ -137,6 +145,8 @@ class SparseAE(_BaseAutoEncoder):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        ordered_codes="auto",
+        whiten=False,
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
@@ -160,6 +170,8 @@ class SparseAE(_BaseAutoEncoder):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.ordered_codes = ordered_codes
+        self.whiten = whiten
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.tol = tol

@@ -138,7 +138,7 @@ class TrainingMixin:
         """Hook: the untrained torch module (a fully connected autoencoder)."""
         return MLPAutoEncoder(
             n_features,
-            self.n_components,
+            self._n_codes(),
             hidden_layer_sizes=hidden_layer_sizes,
             activation=self.activation,
             output=LOSS_OUTPUTS[self.loss],
@@ -146,7 +146,16 @@ class TrainingMixin:
             code_activation=self._code_activation,
             linear_path=self._resolved_init() == "pca",
             n_inputs=self._module_inputs(n_features),
+            ordered_codes=self._orders_codes(),
         )
+
+    def _n_codes(self):
+        """Hook: the width of the code layer, ``n_components`` here."""
+        return self.n_components
+
+    def _orders_codes(self):
+        """Hook: whether training orders the codes (nested dropout); not here."""
+        return False
 
     def _module_inputs(self, n_features):
         """Hook: the width of the network's input for ``n_features`` columns.
@@ -173,7 +182,7 @@ class TrainingMixin:
         (``MLPAutoEncoder.start_from_components``).
         """
         if self._resolved_init() == "pca":
-            axes = principal_axes(rows, self.shift_, self.n_components)
+            axes = principal_axes(rows, self.shift_, self._n_codes())
             module.start_from_components(axes)
 
     def _new_module(self, n_features, hidden_layer_sizes, seed):
@@ -294,6 +303,25 @@ class TrainingMixin:
             finally:
                 net.penalty = net.corrupt = None
         return net
+
+    def _record_history(self, n_before, check_convergence=True):
+        """Fitted attributes of the training history, as MLPRegressor names them."""
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = list(history[:, "train_loss"])
+        # As MLPRegressor: validation scores when rows were held out, else loss.
+        self.validation_scores_ = self.best_validation_score_ = None
+        self.best_loss_ = None
+        scores = [-h["valid_loss"] for h in history if "valid_loss" in h]
+        if "valid_loss" in history[-1]:
+            self.validation_scores_ = scores
+            # The kept model's, which may be the one training started from.
+            stopping = dict(self.net_.callbacks_)["stopping"]
+            self.best_validation_score_ = -stopping.best_loss_
+        else:
+            self.best_loss_ = min(self.loss_curve_)
+        if check_convergence:
+            self._warn_unconverged(self.net_, self.n_iter_ - n_before)
 
     def _warn_unconverged(self, net, ran, what="epochs"):
         """Warn when ``ran`` epochs hit ``max_iter`` with the loss still falling."""

@@ -129,6 +129,8 @@ class VAESampler(_BaseAutoEncoder):
         Global scale the centred input is divided by
         (``likelihood='gaussian'``; 1 otherwise).
 
+    {n_components_}
+
     {input_attributes}
 
     See Also
@@ -271,7 +273,7 @@ class VAESampler(_BaseAutoEncoder):
     def _build_criterion(self):
         return NegativeELBO(self.likelihood, self.kl_weight)
 
-    def _finish_fit(self, rows):
+    def _finish_fit(self, rows, held_out=None):
         # Seed of the noise used by ``score_samples``, fixed at fit time so
         # that scores are reproducible and never touch the global RNG.
         rng = check_random_state(self.random_state)

@@ -1,0 +1,203 @@
+"""Codes that read as principal components do.
+
+:class:`PrincipalCodesMixin` gives the fully connected autoencoders what a
+PCA user looks at: codes ordered by how much they add (nested dropout,
+``ordered_codes``), ``explained_variance_`` and
+``explained_variance_ratio_`` with PCA's meaning, ``n_components`` as a
+fraction of the variance to keep, and ``whiten``. It works through the
+hooks of :class:`~skae._base._BaseAutoEncoder`: ``_n_codes`` (the width
+trained), ``_prepare_fit``, ``_finish_fit``, ``_output_codes`` and
+``_input_codes`` (the map between the network's codes and ``transform``'s).
+"""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+
+from ._rowsource import INFERENCE_BATCH_SIZE, variance_width
+
+
+class PrincipalCodesMixin:
+    """Ordered codes, explained variance, fractional ``n_components``, whitening.
+
+    For subclasses of ``_BaseAutoEncoder`` with the parameters
+    ``n_components``, ``ordered_codes`` and ``whiten``; listed before the
+    base class.
+    """
+
+    _principal_constraints = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+        ],
+        "ordered_codes": ["boolean", StrOptions({"auto"})],
+        "whiten": ["boolean"],
+    }
+    # ``_width``: the code layer's width for a fractional ``n_components``;
+    # ``_code_center``: the mean of every code over the rows ``fit`` saw;
+    # ``_whitening``/``_coloring``: the maps to whitened codes and back.
+    _private_fitted = (
+        "_architecture",
+        "_width",
+        "_code_center",
+        "_whitening",
+        "_coloring",
+    )
+
+    def _n_codes(self):
+        if isinstance(self.n_components, Integral):
+            return self.n_components
+        return self._width
+
+    def _orders_codes(self):
+        if self.ordered_codes == "auto":
+            return not isinstance(self.n_components, Integral)
+        return self.ordered_codes
+
+    def _prepare_fit(self, rows):
+        """Choose the width a fractional ``n_components`` trains at.
+
+        As many codes as ``PCA(n_components)`` keeps on the same rows
+        (standardised as the network sees them): the linear model of that
+        width already explains the fraction, so a network of that width
+        can, and ``fit`` then keeps the fewest of its codes that do.
+        """
+        if not isinstance(self.n_components, Integral):
+            mean = self.shift_
+            if mean is None:
+                mean = rows.column_stats().mean
+            self._width = variance_width(rows, mean, self.n_components)
+        super()._prepare_fit(rows)
+
+    def _finish_fit(self, rows, held_out=None):
+        """Explained variance, the codes kept and the whitening, from all rows.
+
+        Computed over every row ``fit`` was given (training and held-out
+        ones), as PCA's are, in float64 on the training device.
+        """
+        module = self.net_.module_
+        sources = [s for s in (rows, held_out) if s is not None]
+        stats = _code_statistics(module, sources)
+        errors = _truncation_errors(module, sources, stats["code_mean"])
+        # R² with the first j codes, j = 1..width; the others at their mean.
+        r2 = 1.0 - errors / stats["total"]
+        ratio = np.diff(np.concatenate([[0.0], r2]))
+        total_variance = stats["total"] * np.square(self.scale_) / (stats["n"] - 1)
+        kept = len(r2)
+        if not isinstance(self.n_components, Integral):
+            kept = int(min(np.searchsorted(r2, self.n_components) + 1, kept))
+        self.n_components_ = kept
+        self.explained_variance_ratio_ = ratio[:kept]
+        self.explained_variance_ = ratio[:kept] * total_variance
+        self._code_center = stats["code_mean"]
+        mean = stats["code_mean"][:kept]
+        covariance = stats["code_covariance"][:kept, :kept]
+        self._whitening = self._coloring = None
+        if self.whiten:
+            self._whitening, self._coloring = _whitening(covariance)
+            mean, covariance = np.zeros(kept), np.eye(kept)
+        self.code_mean_, self.code_covariance_ = mean, covariance
+
+    def _output_codes(self, codes):
+        """The first ``n_components_`` codes, whitened with ``whiten``."""
+        codes = codes[:, : self.n_components_]
+        if self._whitening is None:
+            return codes
+        center = _like(self._code_center[: self.n_components_], codes)
+        return (codes - center) @ _like(self._whitening, codes)
+
+    def _input_codes(self, codes):
+        """Kept codes (unwhitened) followed by the others at their mean."""
+        center = _like(self._code_center, codes)
+        if self._coloring is not None:
+            codes = codes @ _like(self._coloring, codes) + center[: self.n_components_]
+        rest = center[self.n_components_ :].expand(len(codes), -1)
+        return torch.cat([codes, rest], dim=1)
+
+
+def _like(array, tensor):
+    return torch.as_tensor(array, dtype=tensor.dtype, device=tensor.device)
+
+
+def _batches(sources):
+    for source in sources:
+        for inputs, _ in source.batches(INFERENCE_BATCH_SIZE):
+            yield inputs
+
+
+def _code_statistics(module, sources):
+    """Codes' mean and covariance, the rows' total sum of squares, the count.
+
+    One pass over the rows, accumulated in float64 on their device.
+    """
+    sums = {}
+    with torch.inference_mode():
+        for inputs in _batches(sources):
+            codes, x = module.encode(inputs).double(), inputs.double()
+            parts = {
+                "n": len(x),
+                "codes": codes.sum(dim=0),
+                "outer": codes.T @ codes,
+                "x": x.sum(dim=0),
+                "x2": torch.sum(x * x),
+            }
+            for key, value in parts.items():
+                sums[key] = value + sums[key] if key in sums else value
+    n = sums["n"]
+    code_mean = sums["codes"] / n
+    scatter = sums["outer"] - n * torch.outer(code_mean, code_mean)
+    total = sums["x2"] - torch.sum(sums["x"] ** 2) / n
+    return {
+        "n": n,
+        "code_mean": code_mean.cpu().numpy(),
+        "code_covariance": (scatter / max(n - 1, 1)).cpu().numpy(),
+        # Floored: constant rows explain nothing, and divide by nothing.
+        "total": max(float(total), np.finfo(np.float64).tiny),
+    }
+
+
+def _truncation_errors(module, sources, code_mean):
+    """Summed squared reconstruction error with the first j codes, j = 1..width.
+
+    The other codes are held at ``code_mean``; one decoder pass per j.
+    """
+    width = len(code_mean)
+    errors = None
+    with torch.inference_mode():
+        for inputs in _batches(sources):
+            codes = module.encode(inputs)
+            center = _like(code_mean, codes)
+            kept = torch.arange(width, device=codes.device)
+            part = torch.stack(
+                [
+                    torch.sum(
+                        (module.decode(torch.where(kept < j, codes, center)) - inputs)
+                        .double()
+                        .square()
+                    )
+                    for j in range(1, width + 1)
+                ]
+            )
+            errors = part if errors is None else errors + part
+    return errors.cpu().numpy()
+
+
+def _whitening(covariance):
+    """``(W, W^-1)`` such that ``(codes - mean) @ W`` has identity covariance.
+
+    ``W`` is the inverse of the transposed Cholesky factor, so whitened code
+    ``j`` depends on codes ``0..j`` only and truncating whitened codes
+    truncates the codes. A code that never varies (whitened, it would be
+    infinite) is left at zero variance.
+    """
+    n = len(covariance)
+    scale = max(np.trace(covariance) / max(n, 1), np.finfo(np.float64).tiny)
+    jitter = 1e-12 * scale * np.eye(n)
+    factor = np.linalg.cholesky(covariance + jitter)
+    coloring = factor.T
+    whitening = np.linalg.inv(coloring)
+    dead = np.diag(factor) < np.sqrt(1e-10 * scale)
+    whitening[:, dead] = 0.0
+    return whitening, coloring

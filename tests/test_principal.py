@@ -1,0 +1,128 @@
+"""Codes read as principal components: explained variance, fractions, whitening.
+
+The options of ``PrincipalCodesMixin`` on the fully connected autoencoders.
+"""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+
+import skae
+
+FC = [skae.AutoEncoderTransformer, skae.DenoisingAE, skae.SparseAE, skae.ContractiveAE]
+FAST = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return StandardScaler().fit_transform(load_digits().data[:400])
+
+
+def _r2(X, X_hat):
+    return 1 - np.sum((X - X_hat) ** 2) / np.sum((X - X.mean(0)) ** 2)
+
+
+def _truncated(est, X, j):
+    Z = est.transform(X)
+    Z[:, j:] = est.code_mean_[j:]
+    return est.inverse_transform(Z)
+
+
+@pytest.mark.parametrize("cls", FC, ids=lambda c: c.__name__)
+def test_explained_variance_cumsum_is_the_truncated_r2(cls, X):
+    est = cls(6, ordered_codes=True, **FAST).fit(X)
+    ratio = est.explained_variance_ratio_
+    assert ratio.shape == (6,) and est.n_components_ == 6
+    for j in (1, 3, 6):
+        np.testing.assert_allclose(
+            ratio[:j].sum(), _r2(X, _truncated(est, X, j)), atol=1e-4
+        )
+    total = np.var(X, axis=0, ddof=1).sum()
+    np.testing.assert_allclose(est.explained_variance_, ratio * total, rtol=1e-5)
+
+
+def test_pca_start_explains_as_pca_does(X):
+    # Before training, the model is PCA's solution: so is its explained variance.
+    est = skae.AutoEncoderTransformer(
+        5, max_iter=1, learning_rate_init=1e-12, random_state=0
+    )
+    est.fit(X)
+    pca = PCA(5).fit(X)
+    np.testing.assert_allclose(
+        est.explained_variance_ratio_, pca.explained_variance_ratio_, atol=1e-4
+    )
+
+
+def test_fraction_keeps_the_codes_that_reach_it(X):
+    est = skae.AutoEncoderTransformer(0.8, **FAST).fit(X)
+    width = PCA(0.8).fit(X).n_components_
+    assert est._architecture["n_components"] == width
+    assert 1 <= est.n_components_ <= width
+    assert est.explained_variance_ratio_.sum() >= 0.8 or est.n_components_ == width
+    assert est._orders_codes()
+    Z = est.transform(X)
+    assert Z.shape == (len(X), est.n_components_)
+    assert est.get_feature_names_out().shape == (est.n_components_,)
+    assert est.inverse_transform(Z).shape == X.shape
+    assert est.sample(2, random_state=0).shape == (2, X.shape[1])
+
+
+def test_whiten(X):
+    plain = skae.AutoEncoderTransformer(4, **FAST).fit(X)
+    white = skae.AutoEncoderTransformer(4, whiten=True, **FAST).fit(X)
+    Z = white.transform(X)
+    np.testing.assert_allclose(np.cov(Z.T), np.eye(4), atol=1e-6)
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-6)
+    # Whitening is a map on the codes: the model is the same.
+    expected = plain.inverse_transform(plain.transform(X))
+    np.testing.assert_allclose(white.inverse_transform(Z), expected, atol=1e-5)
+    np.testing.assert_array_equal(white.code_covariance_, np.eye(4))
+    assert white.sample(3, random_state=0).shape == (3, X.shape[1])
+
+
+def test_whitened_fraction_round_trips_through_a_model_file(X, tmp_path):
+    est = skae.AutoEncoderTransformer(0.7, whiten=True, **FAST).fit(X)
+    skae.save(est, tmp_path / "m.safetensors")
+    loaded = skae.load(tmp_path / "m.safetensors")
+    assert loaded.n_components_ == est.n_components_
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+    np.testing.assert_array_equal(
+        loaded.explained_variance_ratio_, est.explained_variance_ratio_
+    )
+    Z = est.transform(X[:5])
+    np.testing.assert_array_equal(loaded.inverse_transform(Z), est.inverse_transform(Z))
+
+
+def test_ordered_codes_order_the_truncations(X):
+    est = skae.AutoEncoderTransformer(
+        8, ordered_codes=True, random_state=0, max_iter=30
+    )
+    est.fit(X)
+    errors = [np.mean((X - _truncated(est, X, j)) ** 2) for j in range(1, 9)]
+    assert np.all(np.diff(errors) < 0)
+
+
+def test_nested_dropout_only_while_training():
+    import torch
+
+    from skae._modules import NestedDropout
+
+    layer = NestedDropout().eval()
+    codes = torch.randn(64, 5)
+    assert layer(codes) is codes
+    layer.train()
+    layer.generator = torch.Generator().manual_seed(0)
+    out = layer(codes)
+    kept = (out == codes).all(dim=1)
+    # About half the rows keep every code; every row keeps its first.
+    assert 0.2 < kept.float().mean() < 0.8
+    assert torch.equal(out[:, 0], codes[:, 0])
+
+
+def test_fraction_refused_where_it_does_not_apply(X):
+    with pytest.raises(ValueError, match="n_components"):
+        skae.VAESampler(0.5).fit(X)
+    with pytest.raises(ValueError, match="n_components"):
+        skae.AutoEncoderTransformer(1.5).fit(X)
