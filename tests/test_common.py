@@ -59,6 +59,21 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+# The options of codes read as principal components (skae._principal):
+# a fraction of the variance, whitening, ordering.
+OPTIONS = [
+    AutoEncoderTransformer(n_components=0.5, whiten=True, **_CHEAP),
+    AutoEncoderTransformer(ordered_codes=True, **_CHEAP),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore:n_components=.* is not smaller than n_features")
+@parametrize_with_checks(OPTIONS)
+def test_sklearn_compatible_with_principal_options(estimator, check):
+    check(estimator)
+
+
 # What the defaults add over the cheap settings, checked once and cheaply:
 # the default values themselves (validated, stored, cloned, shown), the tags
 # they imply, and one fit. Every other check ran above on an estimator that
