@@ -85,26 +85,38 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     mask_fraction : float, default=0.25
         Fraction of the observed entries hidden from the network at each
         training step, which it learns to restore. With 30 % of the entries
-        missing, 0.25 restored them better than 0.1 or 0.5 on digits/16
-        (RMSE 0.1437 against 0.1513 and 0.1523) and on a standardised
-        30-column manifold table (0.514 against 0.651 and 0.593).
+        missing (and an earlier (256, 128) network, patience 10), 0.25
+        restored them better than 0.1 or 0.5 on digits/16 (RMSE 0.1437
+        against 0.1513 and 0.1523) and on a standardised 30-column
+        manifold table (0.514 against 0.651 and 0.593).
 
     n_components : int, default=32
-        Width of the network's code layer.
+        Width of the network's code layer. 64 changed little (30 % missing:
+        digits/16 0.1412 either way, wine 0.8250 against 0.8064).
 
-    {hidden_layer_sizes}
+    hidden_layer_sizes : array-like of int, default=(512, 256)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+        With 30 % missing, (512, 256) restored entries better than
+        (256, 128) on digits/16, wine, breast cancer and a manifold table
+        (RMSE 0.1392, 0.7925, 0.4885, 0.3712 against 0.1412, 0.8064,
+        0.5142, 0.4328, patience 30), at about twice the time an epoch.
 
     {activation}
 
     {alpha}
 
-    {dropout}
+    dropout : float, default=0.1
+        Dropout rate after every hidden layer while training. With the
+        default widths, 0.1 against 0 gave 0.1345 against 0.1392 on
+        digits/16, 0.7848 against 0.7925 on wine, 0.3695 against 0.3712 on
+        the manifold table and 0.4982 against 0.4885 on breast cancer.
 
     {batch_size}
 
     {learning_rate_init}
 
-    {max_iter}
+    max_iter : int, default=500
+        Maximum number of epochs (passes over the training data).
 
     {tol}
 
@@ -112,7 +124,12 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
 
     {validation_fraction}
 
-    {n_iter_no_change}
+    n_iter_no_change : int, default=30
+        Epochs without improvement by ``tol`` before training stops. The
+        validation loss of hidden entries is noisy: patience 10 stopped
+        early (manifold table at 30 % missing: 0.5142, against 0.4328 with
+        30; digits/16 0.1437 against 0.1412), and 20 lost part of the gain
+        (0.3933 against 0.3695, breast cancer 0.5135 against 0.4982).
 
     {device}
 
@@ -218,17 +235,17 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         keep_empty_features=False,
         mask_fraction=0.25,
         n_components=32,
-        hidden_layer_sizes=(256, 128),
+        hidden_layer_sizes=(512, 256),
         activation="relu",
         alpha=1e-4,
-        dropout=0.0,
+        dropout=0.1,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter=500,
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=30,
         device="cpu",
         precision="float32",
         random_state=None,
