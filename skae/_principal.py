@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
+from ._losses import RECONSTRUCTION_LOSSES
 from ._rowsource import INFERENCE_BATCH_SIZE, variance_width
 
 
@@ -99,6 +100,16 @@ class PrincipalCodesMixin:
             self._whitening, self._coloring = _whitening(covariance)
             mean, covariance = np.zeros(kept), np.eye(kept)
         self.code_mean_, self.code_covariance_ = mean, covariance
+
+    def _score_rows(self, module, x):
+        """Scores of the reconstruction from the kept codes, as PCA's are.
+
+        What ``inverse_transform(transform(X))`` reconstructs: with every
+        code kept, the network's own output.
+        """
+        codes = self._input_codes(self._output_codes(module.encode(x)))
+        error = RECONSTRUCTION_LOSSES[self.loss](module.decoder(codes), x)
+        return -(self.scale_**2) * error
 
     def _output_codes(self, codes):
         """The first ``n_components_`` codes, whitened with ``whiten``."""

@@ -69,6 +69,14 @@ def test_fraction_keeps_the_codes_that_reach_it(X):
     assert est.sample(2, random_state=0).shape == (2, X.shape[1])
 
 
+def test_scores_follow_the_kept_codes(X):
+    est = skae.AutoEncoderTransformer(0.6, whiten=True, random_state=0).fit(X)
+    assert est.n_components_ < est._architecture["n_components"]
+    X_hat = est.inverse_transform(est.transform(X))
+    expected = -np.mean((X - X_hat) ** 2, axis=1)
+    np.testing.assert_allclose(est.score_samples(X), expected, rtol=1e-4, atol=1e-6)
+
+
 def test_whiten(X):
     plain = skae.AutoEncoderTransformer(4, **FAST).fit(X)
     white = skae.AutoEncoderTransformer(4, whiten=True, **FAST).fit(X)
