@@ -9,8 +9,10 @@ private hooks (see ``DESIGN.md``, decision 2), each documented where the
 base class defines it: ``_build_module``, ``_build_criterion``,
 ``_penalty``, ``_corrupt`` (in ``TrainingMixin``), ``_check_params``,
 ``_prepare_fit``, ``_pretrain``, ``_finish_fit``, ``_score_rows``,
-``_sample_codes``, and the class attributes ``_code_activation``,
-``_warn_overcomplete`` and ``_loss_parameter``.
+``_sample_codes``, ``_n_codes`` (in ``TrainingMixin``), ``_output_codes``
+and ``_input_codes`` (the map between the network's codes and
+``transform``'s; see :mod:`skae._principal`), and the class attributes
+``_code_activation``, ``_warn_overcomplete`` and ``_loss_parameter``.
 """
 
 import copy
