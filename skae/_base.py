@@ -332,7 +332,7 @@ class _BaseAutoEncoder(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, n_components)
             The codes, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)
@@ -348,7 +348,7 @@ class _BaseAutoEncoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, n_components)
             Codes, as returned by :meth:`transform`.
 
         Returns

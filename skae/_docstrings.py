@@ -219,18 +219,20 @@ shift_ : ndarray of shape (n_features,) or None
 scale_ : float
     Global scale the centred input is divided by (``loss='mse'``).""",
     "code_mean_": """\
-code_mean_ : ndarray of shape (n_components_,)
+code_mean_ : ndarray of shape (n_components,)
     Mean of the training codes (as ``transform`` returns them); with
     ``code_covariance_``, the Gaussian that :meth:`sample` draws codes
     from.""",
     "code_covariance_": """\
-code_covariance_ : ndarray of shape (n_components_, n_components_)
+code_covariance_ : ndarray of shape (n_components, n_components)
     Covariance of the training codes.""",
     "n_components_": """\
 n_components_ : int
-    Number of codes ``transform`` returns.""",
+    Number of codes ``transform`` returns (the ``n_components`` of the
+    array shapes here): ``n_components`` itself, or for a fraction the
+    number of codes kept.""",
     "explained_variance_": """\
-explained_variance_ : ndarray of shape (n_components_,)
+explained_variance_ : ndarray of shape (n_components,)
     Variance of the rows ``fit`` was given (training and held-out) that the
     reconstruction gains from each code, given the codes before it (later
     codes held at their mean), in the units of ``X`` squared, as PCA's.
@@ -238,7 +240,7 @@ explained_variance_ : ndarray of shape (n_components_,)
     explained variance with those codes. An entry can be negative where a
     code does not help.""",
     "explained_variance_ratio_": """\
-explained_variance_ratio_ : ndarray of shape (n_components_,)
+explained_variance_ratio_ : ndarray of shape (n_components,)
     ``explained_variance_`` over the total variance: its ``cumsum()`` is
     the reconstruction's R² with the first ``j`` codes, read as PCA's.""",
     "n_features_in_": """\
