@@ -196,8 +196,9 @@ def test_streamed_fit_reads_in_blocks_once_per_epoch(low_rank):
     epochs = _EpochReads(X.reads)
     with config_context(working_memory=1):
         model = _ae(max_iter=3, callbacks=[epochs]).fit(X)
-    # One pass to check the values and standardise, one per epoch, then one
-    # for the statistics of the codes (in inference batches).
+    # One pass to check the values and standardise, one per epoch, then two
+    # (in inference batches): the codes' statistics, and the explained
+    # variance, which holds codes at the mean the first pass found.
     begins, ends = epochs.marks[::2], epochs.marks[1::2]
     assert len(begins) == len(ends) == 3
     check, codes = X.reads[: begins[0]], X.reads[ends[-1] :]
@@ -211,7 +212,7 @@ def test_streamed_fit_reads_in_blocks_once_per_epoch(low_rank):
     for reads in training:
         assert sum(reads) == len(train)
         assert max(reads) <= block_rows
-    assert sum(codes) == len(train)
+    assert sum(codes) == 2 * len(train)
     assert model.transform(train).shape == (len(train), 4)
 
 
