@@ -88,7 +88,10 @@ class PrincipalCodesMixin:
         total_variance = stats["total"] * np.square(self.scale_) / (stats["n"] - 1)
         kept = len(r2)
         if not isinstance(self.n_components, Integral):
-            kept = int(min(np.searchsorted(r2, self.n_components) + 1, kept))
+            # The first truncation that reaches the fraction; R² need not
+            # grow with every code when the codes are not ordered.
+            reached = np.flatnonzero(r2 >= self.n_components)
+            kept = int(reached[0]) + 1 if len(reached) else kept
         self.n_components_ = kept
         self.explained_variance_ratio_ = ratio[:kept]
         self.explained_variance_ = ratio[:kept] * total_variance

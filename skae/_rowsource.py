@@ -95,11 +95,16 @@ def variance_width(source, mean, fraction, *, seed=0):
     enough are found.
     """
     n_features = len(mean)
+    if n_features <= EXACT_AXES_MAX_FEATURES:
+        # Every axis's variance: their sum is the total, no further pass.
+        values = _leading_axes(source, mean, n_features, seed)[0].clamp(min=0)
+        shares = np.cumsum(values.numpy()) / max(float(values.sum()), _TINY)
+        return int(min(np.searchsorted(shares, fraction, side="right") + 1, n_features))
     total = sum(
         float(((_as_float64(block) - _on(mean, block)) ** 2).sum())
         for block in source.blocks()
     )
-    k = n_features if n_features <= EXACT_AXES_MAX_FEATURES else 64
+    k = 64
     while True:
         values = _leading_axes(source, mean, min(k, n_features), seed)[0]
         shares = np.cumsum(values.clamp(min=0).numpy()) / total
@@ -107,6 +112,9 @@ def variance_width(source, mean, fraction, *, seed=0):
             break
         k *= 4
     return int(min(np.searchsorted(shares, fraction, side="right") + 1, len(shares)))
+
+
+_TINY = np.finfo(np.float64).tiny
 
 
 def _as_float64(block):
