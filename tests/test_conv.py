@@ -8,6 +8,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from skae import ConvAutoEncoder, load, save
+from skae._conv_modules import _Upsample
 
 FAST = dict(conv_channels=(4, 8), max_iter=3, random_state=0)
 
@@ -169,3 +170,14 @@ def test_reproducible_without_the_global_random_state(images, upsampling):
     assert torch.equal(torch.random.get_rng_state(), state)
     b = ConvAutoEncoder(4, upsampling=upsampling, dropout=0.2, **FAST).fit(images)
     np.testing.assert_array_equal(a.transform(images), b.transform(images))
+
+
+@pytest.mark.parametrize("pool", [(2, 2), (1, 2), (2, 1)])
+def test_repeat_upsampling_repeats_each_value_over_its_window(pool):
+    # 'repeat' is nearest-neighbour upsampling: every value fills its pooling
+    # window, cropped where ceil-mode pooling padded an odd size.
+    x = torch.randn(3, 4, 5, 6).contiguous(memory_format=torch.channels_last)
+    size = (5 * pool[0] - 1, 6 * pool[1] - 1)
+    out = _Upsample("repeat", 4, pool, size)(x)
+    expected = x.repeat_interleave(pool[0], dim=2).repeat_interleave(pool[1], dim=3)
+    assert torch.equal(out, expected[..., : size[0], : size[1]])
