@@ -181,3 +181,13 @@ def test_repeat_upsampling_repeats_each_value_over_its_window(pool):
     out = _Upsample("repeat", 4, pool, size)(x)
     expected = x.repeat_interleave(pool[0], dim=2).repeat_interleave(pool[1], dim=3)
     assert torch.equal(out, expected[..., : size[0], : size[1]])
+
+
+@pytest.mark.parametrize("pool", [(2, 2), (1, 2), (2, 1)])
+def test_unpool_puts_each_value_in_its_windows_corner(pool):
+    x = torch.randn(3, 4, 5, 6).contiguous(memory_format=torch.channels_last)
+    size = (5 * pool[0] - 1, 6 * pool[1] - 1)
+    out = _Upsample("unpool", 4, pool, size)(x)
+    expected = torch.zeros(3, 4, 5 * pool[0], 6 * pool[1])
+    expected[..., :: pool[0], :: pool[1]] = x
+    assert torch.equal(out, expected[..., : size[0], : size[1]])
