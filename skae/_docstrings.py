@@ -75,7 +75,9 @@ loss : {'mse', 'bce', 'poisson', 'softmax'}, default='mse'
 alpha : float, default=1e-4
     Weight decay on the connection weights: each optimizer step shrinks
     them by the factor ``1 - learning_rate * alpha`` (decoupled weight
-    decay, AdamW); biases are not decayed. Not
+    decay, AdamW); biases are not decayed. Above 4,000 rows (those given
+    to ``fit``) the decay is ``alpha * 4000 / n_samples``, as a fixed L2
+    prior's pull on the mean loss falls with the rows. Not
     :class:`~sklearn.neural_network.MLPRegressor`'s L2 term in Adam's
     gradient: that drove the weights of units that stop learning, and the
     gradients through them, into subnormal floats, which slowed training on
@@ -94,7 +96,12 @@ alpha : float, default=1.0
     default learning rate) was measured against 1e-4 and 0.1 with the other
     defaults: on MNIST-5k (``n_components=32``) it gave 0.63 of PCA's
     held-out error against 0.79 and 0.77; on digits and tables the same or
-    better, at up to twice the epochs.""",
+    better, at up to twice the epochs. Above 4,000 rows (those given to
+    ``fit``) the decay is ``alpha * 4000 / n_samples``, as a fixed L2
+    prior's pull on the mean loss falls with the rows: on full MNIST
+    (60,000 rows), 784-128-64-32 with ``loss='bce'`` reached a test
+    cross-entropy of 0.111 per pixel with the unscaled decay and 0.081 with
+    the scaled one.""",
     "dropout": """\
 dropout : float, default=0.0
     Dropout rate after every hidden layer while training.""",
