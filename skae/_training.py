@@ -38,9 +38,9 @@ AUTO_STEPS_PER_EPOCH = 100
 AUTO_MAX_BATCH_SIZE = 4096
 # The learning rate grows with the batch as a power of its growth.
 AUTO_LEARNING_RATE_POWER = 0.5
-# ``alpha`` is the weight decay of fits on up to this many rows; beyond, the
-# decay falls in proportion to the rows (see ``alpha``'s docstring).
-ALPHA_REFERENCE_ROWS = 4000
+# Regularisation measured on up to this many rows (``alpha``, VAESampler's
+# ``dropout='auto'``) falls in proportion to the rows beyond it.
+REGULARISATION_ROWS = 4000
 
 
 class TrainingMixin:
@@ -234,13 +234,13 @@ class TrainingMixin:
         return self.learning_rate_init * growth**AUTO_LEARNING_RATE_POWER
 
     def _effective_alpha(self, n_samples):
-        """``alpha``, scaled by ``ALPHA_REFERENCE_ROWS / n_samples`` above it.
+        """``alpha``, scaled by ``REGULARISATION_ROWS / n_samples`` above it.
 
         A fixed L2 prior on the weights pulls on the mean loss per row with
         a weight that falls as ``1 / n_samples``; the decay measured best on
         a few thousand rows overregularised 60,000.
         """
-        return self.alpha * min(1.0, ALPHA_REFERENCE_ROWS / max(n_samples, 1))
+        return self.alpha * min(1.0, REGULARISATION_ROWS / max(n_samples, 1))
 
     def _build_net(
         self,

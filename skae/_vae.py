@@ -18,6 +18,7 @@ from ._losses import (
     vae_log_likelihood,
 )
 from ._modules import GaussianEncoderAutoEncoder
+from ._training import REGULARISATION_ROWS
 
 # The base class's ``loss`` that each likelihood corresponds to: 'mse'
 # standardises the input, 'bce' checks that it lies in [0, 1].
@@ -27,6 +28,10 @@ _LIKELIHOOD_LOSS = {"gaussian": "mse", "bernoulli": "bce"}
 # (the data divided by ``scale_``): a standard deviation of 3% of the data's
 # typical spread.
 _MIN_VARIANCE = 1e-3
+
+# ``dropout='auto'``: the rate measured best on digits and MNIST-5k, for up
+# to ``REGULARISATION_ROWS`` rows.
+_AUTO_DROPOUT = 0.2
 
 
 @fill_doc
@@ -83,11 +88,16 @@ class VAESampler(_BaseAutoEncoder):
 
     {alpha}
 
-    dropout : float, default=0.2
-        Dropout rate after every hidden layer while training. A VAE trained
-        on a few thousand rows overfits its decoder, which shows as blurred
-        or off-manifold samples; the default of 0.2 gave both the best
-        held-out ELBO and the best samples on digits (see Notes).
+    dropout : float or 'auto', default='auto'
+        Dropout rate after every hidden layer while training. ``'auto'`` is
+        0.2 up to 4,000 rows and ``0.2 * 4000 / n_samples`` beyond. A VAE
+        trained on a few thousand rows overfits its decoder, which shows as
+        blurred or off-manifold samples; 0.2 gave both the best held-out
+        ELBO and the best samples on digits, and a better held-out ELBO than
+        none on MNIST-5k (-119.3 against -120.2 nats, Bernoulli, 8 latents).
+        On full MNIST (60,000 rows, 50 latents, 200-200 hidden units) the
+        same 0.2 left the test ELBO at -124.3 nats, against -96.8 without
+        dropout: regularisation needed on few rows hurts on many.
 
     batch_size : int or 'auto', default='auto'
         Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``.
@@ -152,7 +162,7 @@ class VAESampler(_BaseAutoEncoder):
     (a density only for binary data).
 
     The defaults were chosen on digits (pixels / 16, 8 components): a
-    Gaussian decoder, ``kl_weight=1`` and ``dropout=0.2`` gave the best
+    Gaussian decoder, ``kl_weight=1`` and a dropout of 0.2 gave the best
     held-out ELBO and samples that a classifier of real digits recognises
     more confidently and more diversely than samples from PCA's Gaussian or
     from an :class:`AutoEncoderTransformer`'s code Gaussian.
@@ -196,7 +206,12 @@ class VAESampler(_BaseAutoEncoder):
         "likelihood": [StrOptions(set(_LIKELIHOOD_LOSS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
     }
+    # ``_dropout``: the rate ``dropout`` resolves to for the rows of ``fit``,
+    # which ``_build_module`` reads.
+    _private_fitted = (*_BaseAutoEncoder._private_fitted, "_dropout")
+    _build_state = ("_dropout",)
 
     def __init__(
         self,
@@ -208,7 +223,7 @@ class VAESampler(_BaseAutoEncoder):
         kl_weight=1.0,
         n_importance_samples=1,
         alpha=1e-4,
-        dropout=0.2,
+        dropout="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=200,
@@ -259,14 +274,28 @@ class VAESampler(_BaseAutoEncoder):
     _loss_parameter = "likelihood"
 
     # Hooks -------------------------------------------------------------
+    def _prepare_fit(self, rows):
+        self._dropout = self._resolved_dropout(len(rows))
+        super()._prepare_fit(rows)
+
+    def _resolved_dropout(self, n_samples):
+        """``dropout``, with ``'auto'`` resolved for ``n_samples`` rows."""
+        if self.dropout != "auto":
+            return self.dropout
+        return _AUTO_DROPOUT * min(1.0, REGULARISATION_ROWS / max(n_samples, 1))
+
     def _build_module(self, n_features, hidden_layer_sizes):
+        # Model files written before ``dropout='auto'`` hold a float rate.
+        dropout = getattr(self, "_dropout", None)
+        if dropout is None:
+            dropout = self._resolved_dropout(REGULARISATION_ROWS)
         return GaussianEncoderAutoEncoder(
             n_features,
             self.n_components,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=self.activation,
             likelihood=self.likelihood,
-            dropout=self.dropout,
+            dropout=dropout,
             min_variance=_MIN_VARIANCE,
         )
 

@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from skae import AutoEncoderTransformer, VAESampler
+from skae import AutoEncoderTransformer, VAESampler, load, save
 from skae._losses import (
     NegativeELBO,
     bernoulli_log_likelihood,
@@ -20,6 +20,7 @@ from skae._losses import (
     gaussian_log_likelihood,
     standard_normal_log_density,
 )
+from skae._modules import Dropout
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -287,3 +288,21 @@ def test_vae_samples_beat_pca_and_autoencoder(fitted_vae, digits_split):
     assert vae_is >= 1.25 * pca_is
     assert vae_is >= ae_is
     assert vae_is < real
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_samples, rate", [(400, 0.2), (8000, 0.1)])
+def test_auto_dropout_falls_with_the_rows_above_4000(n_samples, rate, tmp_path):
+    X = np.random.RandomState(0).normal(size=(n_samples, 3))
+    vae = VAESampler(2, hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X)
+    rates = [m.p for m in vae.net_.module_.modules() if isinstance(m, Dropout)]
+    assert rates and rates == pytest.approx([rate] * len(rates))
+    # A model file rebuilds the network with the rate fit resolved.
+    path = tmp_path / "vae.skae"
+    save(vae, path)
+    loaded = load(path)
+    assert loaded._dropout == pytest.approx(rate)
+    np.testing.assert_array_equal(loaded.transform(X[:5]), vae.transform(X[:5]))
+    explicit = VAESampler(2, hidden_layer_sizes=(4,), dropout=0.3, max_iter=1)
+    modules = explicit.fit(X).net_.module_.modules()
+    assert {m.p for m in modules if isinstance(m, Dropout)} == {0.3}
