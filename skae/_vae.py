@@ -99,8 +99,7 @@ class VAESampler(_BaseAutoEncoder):
         same 0.2 left the test ELBO at -124.3 nats, against -96.8 without
         dropout: regularisation needed on few rows hurts on many.
 
-    batch_size : int or 'auto', default='auto'
-        Rows per mini-batch; ``'auto'`` means ``min(64, n_samples)``.
+    {batch_size}
 
     {training_parameters}
 
