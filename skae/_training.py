@@ -43,6 +43,16 @@ AUTO_LEARNING_RATE_POWER = 0.5
 REGULARISATION_ROWS = 4000
 
 
+def regularisation_scale(n_samples):
+    """The factor on regularisation measured for up to ``REGULARISATION_ROWS``.
+
+    1 up to that many rows, ``REGULARISATION_ROWS / n_samples`` beyond: a
+    fixed L2 prior on the weights pulls on the mean loss per row with a
+    weight that falls as ``1 / n_samples``.
+    """
+    return min(1.0, REGULARISATION_ROWS / max(n_samples, 1))
+
+
 class TrainingMixin:
     """Fit phases over MLPRegressor-style hyperparameters; not for direct use.
 
@@ -234,13 +244,9 @@ class TrainingMixin:
         return self.learning_rate_init * growth**AUTO_LEARNING_RATE_POWER
 
     def _effective_alpha(self, n_samples):
-        """``alpha``, scaled by ``REGULARISATION_ROWS / n_samples`` above it.
-
-        A fixed L2 prior on the weights pulls on the mean loss per row with
-        a weight that falls as ``1 / n_samples``; the decay measured best on
-        a few thousand rows overregularised 60,000.
-        """
-        return self.alpha * min(1.0, REGULARISATION_ROWS / max(n_samples, 1))
+        """``alpha``, scaled by ``regularisation_scale``: the decay measured
+        best on a few thousand rows overregularised 60,000."""
+        return self.alpha * regularisation_scale(n_samples)
 
     def _build_net(
         self,

@@ -18,7 +18,7 @@ from ._losses import (
     vae_log_likelihood,
 )
 from ._modules import GaussianEncoderAutoEncoder
-from ._training import REGULARISATION_ROWS
+from ._training import REGULARISATION_ROWS, regularisation_scale
 
 # The base class's ``loss`` that each likelihood corresponds to: 'mse'
 # standardises the input, 'bce' checks that it lies in [0, 1].
@@ -281,7 +281,7 @@ class VAESampler(_BaseAutoEncoder):
         """``dropout``, with ``'auto'`` resolved for ``n_samples`` rows."""
         if self.dropout != "auto":
             return self.dropout
-        return _AUTO_DROPOUT * min(1.0, REGULARISATION_ROWS / max(n_samples, 1))
+        return _AUTO_DROPOUT * regularisation_scale(n_samples)
 
     def _build_module(self, n_features, hidden_layer_sizes):
         # Model files written before ``dropout='auto'`` hold a float rate.
