@@ -281,8 +281,8 @@ class _BaseAutoEncoder(
         :meth:`sample` draws; the moments are accumulated on the device in
         float64, batch by batch, without copying codes to the host.
         """
-        mean, covariance = code_moments(self.net_.module_, rows, self._n_codes())
-        self.code_mean_, self.code_covariance_ = mean, covariance
+        moments = code_moments(self.net_.module_, [rows])
+        self.code_mean_, self.code_covariance_ = moments.mean, moments.covariance
 
     # Checks --------------------------------------------------------------
     def _architecture_params(self, hidden_layer_sizes):

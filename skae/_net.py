@@ -26,6 +26,7 @@ import contextlib
 import copy
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -117,23 +118,42 @@ def infer_batches(module, rows, fn, n_out, batch_size=INFERENCE_BATCH_SIZE):
     return out
 
 
-def code_moments(module, rows, n_codes, batch_size=INFERENCE_BATCH_SIZE):
-    """Mean and covariance (float64 arrays) of ``module.encode`` over ``rows``.
+class CodeMoments(NamedTuple):
+    """What :func:`code_moments` accumulates, in float64."""
 
-    ``n_codes`` is the width of the codes. Accumulated on the device in
-    float64, batch by batch, without copying codes to the host.
+    n: int
+    mean: np.ndarray
+    covariance: np.ndarray
+    # The rows' summed squared deviation from their mean (None unless asked).
+    total: float | None
+
+
+def code_moments(module, sources, *, data_total=False, batch_size=INFERENCE_BATCH_SIZE):
+    """Count, mean and covariance of ``module.encode`` over ``sources``' rows.
+
+    ``sources`` is a sequence of row sources taken as one set of rows. With
+    ``data_total`` the rows' own total sum of squares about their mean is
+    accumulated in the same pass. Accumulated on the device in float64,
+    batch by batch, without copying codes to the host.
     """
-    total = torch.zeros(n_codes, dtype=torch.float64, device=rows.device)
-    outer = torch.zeros((n_codes, n_codes), dtype=torch.float64, device=rows.device)
+    sums = {}
     with torch.inference_mode():
-        for inputs, _ in rows.batches(batch_size):
-            codes = module.encode(inputs).double()
-            total += codes.sum(dim=0)
-            outer += codes.T @ codes
-    n = len(rows)
-    mean = total / n
-    covariance = (outer - n * torch.outer(mean, mean)) / max(n - 1, 1)
-    return mean.cpu().numpy(), covariance.cpu().numpy()
+        for source in sources:
+            for inputs, _ in source.batches(batch_size):
+                codes = module.encode(inputs).double()
+                parts = {"codes": codes.sum(dim=0), "outer": codes.T @ codes}
+                if data_total:
+                    x = inputs.double()
+                    parts.update(x=x.sum(dim=0), x2=torch.sum(x * x))
+                for key, value in parts.items():
+                    sums[key] = value + sums[key] if key in sums else value
+    n = sum(len(source) for source in sources)
+    mean = sums["codes"] / n
+    covariance = (sums["outer"] - n * torch.outer(mean, mean)) / max(n - 1, 1)
+    total = None
+    if data_total:
+        total = float(sums["x2"] - torch.sum(sums["x"] ** 2) / n)
+    return CodeMoments(n, mean.cpu().numpy(), covariance.cpu().numpy(), total)
 
 
 class KeepBestStopping(EarlyStopping):

@@ -17,6 +17,7 @@ import torch
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from ._losses import RECONSTRUCTION_LOSSES
+from ._net import code_moments
 from ._rowsource import INFERENCE_BATCH_SIZE, variance_width
 
 
@@ -80,12 +81,14 @@ class PrincipalCodesMixin:
         """
         module = self.net_.module_
         sources = [s for s in (rows, held_out) if s is not None]
-        stats = _code_statistics(module, sources)
-        errors = _truncation_errors(module, sources, stats["code_mean"])
+        moments = code_moments(module, sources, data_total=True)
+        errors = _truncation_errors(module, sources, moments.mean)
+        # Floored: constant rows explain nothing, and divide by nothing.
+        total = max(moments.total, np.finfo(np.float64).tiny)
         # R² with the first j codes, j = 1..width; the others at their mean.
-        r2 = 1.0 - errors / stats["total"]
+        r2 = 1.0 - errors / total
         ratio = np.diff(np.concatenate([[0.0], r2]))
-        total_variance = stats["total"] * np.square(self.scale_) / (stats["n"] - 1)
+        total_variance = total * np.square(self.scale_) / (moments.n - 1)
         kept = len(r2)
         if not isinstance(self.n_components, Integral):
             # The first truncation that reaches the fraction; R² need not
@@ -95,9 +98,9 @@ class PrincipalCodesMixin:
         self.n_components_ = kept
         self.explained_variance_ratio_ = ratio[:kept]
         self.explained_variance_ = ratio[:kept] * total_variance
-        self._code_center = stats["code_mean"]
-        mean = stats["code_mean"][:kept]
-        covariance = stats["code_covariance"][:kept, :kept]
+        self._code_center = moments.mean
+        mean = moments.mean[:kept]
+        covariance = moments.covariance[:kept, :kept]
         self._whitening = self._coloring = None
         if self.whiten:
             self._whitening, self._coloring = _whitening(covariance)
@@ -139,37 +142,6 @@ def _batches(sources):
     for source in sources:
         for inputs, _ in source.batches(INFERENCE_BATCH_SIZE):
             yield inputs
-
-
-def _code_statistics(module, sources):
-    """Codes' mean and covariance, the rows' total sum of squares, the count.
-
-    One pass over the rows, accumulated in float64 on their device.
-    """
-    sums = {}
-    with torch.inference_mode():
-        for inputs in _batches(sources):
-            codes, x = module.encode(inputs).double(), inputs.double()
-            parts = {
-                "n": len(x),
-                "codes": codes.sum(dim=0),
-                "outer": codes.T @ codes,
-                "x": x.sum(dim=0),
-                "x2": torch.sum(x * x),
-            }
-            for key, value in parts.items():
-                sums[key] = value + sums[key] if key in sums else value
-    n = sums["n"]
-    code_mean = sums["codes"] / n
-    scatter = sums["outer"] - n * torch.outer(code_mean, code_mean)
-    total = sums["x2"] - torch.sum(sums["x"] ** 2) / n
-    return {
-        "n": n,
-        "code_mean": code_mean.cpu().numpy(),
-        "code_covariance": (scatter / max(n - 1, 1)).cpu().numpy(),
-        # Floored: constant rows explain nothing, and divide by nothing.
-        "total": max(float(total), np.finfo(np.float64).tiny),
-    }
 
 
 def _truncation_errors(module, sources, code_mean):
