@@ -126,8 +126,8 @@ class ConvAutoEncoder(_BaseAutoEncoder):
 
     Held-out mean squared error over ``PCA(32)``'s with 32 codes on MNIST
     (4,000 training images, ``benchmarks/conv_budget.py``, defaults, 2-core
-    CPU): 0.396 after 36 epochs in 77 s ('transpose'), 0.411 after 44 in
-    89 s ('unpool') and 0.492 after 63 in 151 s ('repeat'). At the former
+    CPU): 0.396 after 36 epochs in 74 s ('transpose'), 0.411 after 44 in
+    65 s ('unpool') and 0.497 after 47 in 66 s ('repeat'). At the former
     default learning rate of 1e-3 'transpose' stopped after 79 epochs and
     353 s at 0.395. With 8 codes on digits (70/30 split, 50 epochs at 1e-3):
     0.0186 ('unpool'), 0.0214 ('repeat') and 0.0180 ('transpose'), against
