@@ -24,15 +24,18 @@ n_components : int or float, default=2
     fraction, so the network can, and usually with fewer codes.""",
     "ordered_codes": """\
 ordered_codes : bool or 'auto', default='auto'
-    Train with nested dropout (Rippel, Gelbart and Adams, 2014): half the
-    rows of each batch keep only their first ``b`` codes (``b`` uniform,
-    the rest held at the batch's mean), so that the first codes carry the
-    most and truncating to the first ``j`` codes loses the least; for a
-    linear autoencoder this recovers PCA, components in order. ``'auto'``
+    Train with nested dropout (Rippel, Gelbart and Adams, 2014): a tenth
+    of the rows of each batch keep only their first ``b`` codes (``b``
+    log-uniform on ``1 .. n_components - 1``, the rest held at the batch's
+    mean), so that the first codes carry the most and truncating to the
+    first ``j`` codes loses the least; for a linear autoencoder this
+    recovers PCA, components in order. On held-out digits/16 (16 codes) and
+    MNIST-5k (32 codes) every truncation was at or below PCA's error at
+    the same number of components, and the full-width error 0-3 % and
+    4.5 % above the unordered model's (see the user guide). ``'auto'``
     orders where ``n_components`` is a fraction (which keeps the first
-    codes) and not otherwise: ordering constrains the full-width model, and
-    on held-out digits it cost 30 to 50 % more reconstruction error at full
-    width (see the user guide).""",
+    codes) and not otherwise, so that the default model is trained for its
+    full width alone.""",
     "whiten": """\
 whiten : bool, default=False
     ``transform`` returns decorrelated codes of unit variance, as

@@ -75,18 +75,28 @@ class Dropout(nn.Module):
 class NestedDropout(nn.Module):
     """Nested dropout of codes (Rippel, Gelbart and Adams, 2014), in training.
 
-    Each row keeps its first ``b`` codes and has the others replaced by the
-    batch's mean code (held fixed, no gradient), so that a code is trained
-    to add to the ones before it and the first codes carry the most. Half
-    the rows keep every code (``b = n_codes``), so that the full-width
-    reconstruction stays trained on as many rows as without ordering; the
-    other half draw ``b`` uniformly from ``1 .. n_codes - 1``, so that every
-    truncation is trained. Draws come from :attr:`generator`; in eval mode
-    the codes pass unchanged.
+    A row truncated at ``b`` keeps its first ``b`` codes and has the others
+    replaced by the batch's mean code (held fixed, no gradient), so that a
+    code is trained to add to the ones before it and the first codes carry
+    the most. ``full_fraction`` of the rows keep every code, so that the
+    full-width reconstruction costs little; the others draw ``b`` from
+    ``1 .. n_codes - 1`` log-uniformly (``b = floor(n_codes ** u)``, ``u``
+    uniform), so that a short truncation, which has the fewest codes to
+    learn from, is drawn as often as all the long ones together: ``b = 1``
+    with probability ``log(2) / log(n_codes)``. Draws come from
+    :attr:`generator`; in eval mode the codes pass unchanged.
+
+    Measured on held-out digits/16 (16 codes, seeds 0-2) and MNIST-5k (32
+    codes, seed 0) against the same model trained unordered: half the rows
+    full and ``b`` uniform cost 26-31 % (digits) and 14 % (MNIST) at full
+    width; 90 % full with ``b`` uniform cost 0-1 % but left the first code
+    up to 1.2 % worse than PCA's first component; 90 % full with ``b``
+    log-uniform costs 0-3 % and 4.5 %, with every truncation at or below
+    PCA's error.
     """
 
     # The share of rows that keep every code.
-    full_fraction = 0.5
+    full_fraction = 0.9
 
     def __init__(self):
         super().__init__()
@@ -97,7 +107,7 @@ class NestedDropout(nn.Module):
         if not self.training or n_codes == 1:
             return codes
         draws = torch.rand((n_rows, 2), generator=self.generator, device=codes.device)
-        kept = 1 + (draws[:, 1] * (n_codes - 1)).long()
+        kept = torch.pow(float(n_codes), draws[:, 1]).long().clamp(1, n_codes - 1)
         kept = torch.where(draws[:, 0] < self.full_fraction, n_codes, kept)
         mask = torch.arange(n_codes, device=codes.device) < kept[:, None]
         return torch.where(mask, codes, codes.detach().mean(dim=0))

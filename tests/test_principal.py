@@ -122,11 +122,17 @@ def test_nested_dropout_only_while_training():
     assert layer(codes) is codes
     layer.train()
     layer.generator = torch.Generator().manual_seed(0)
+    codes = torch.randn(20000, 5)
     out = layer(codes)
-    kept = (out == codes).all(dim=1)
-    # About half the rows keep every code; every row keeps its first.
-    assert 0.2 < kept.float().mean() < 0.8
+    # Rows keep their first b codes: 90 % every code, every row its first.
+    kept = (out == codes).sum(dim=1)
     assert torch.equal(out[:, 0], codes[:, 0])
+    assert abs((kept == 5).float().mean() - 0.9) < 0.01
+    # The truncated rows draw b log-uniformly: b = 1 as often as 2..4.
+    truncated = kept[kept < 5]
+    shares = torch.bincount(truncated, minlength=5)[1:5] / len(truncated)
+    expected = torch.log(torch.tensor([2 / 1, 3 / 2, 4 / 3, 5 / 4])) / np.log(5)
+    assert torch.allclose(shares, expected.float(), atol=0.03)
 
 
 def test_fraction_refused_where_it_does_not_apply(X):
