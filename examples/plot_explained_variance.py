@@ -176,7 +176,8 @@ fig.tight_layout()
 # A float ``n_components`` asks for the fewest codes whose cumulative
 # explained variance reaches it. The autoencoder trains as many codes as
 # ``PCA(0.9)`` keeps on the same rows, then keeps the fewest of its ordered
-# codes (``ordered_codes='auto'`` orders them for a fraction) that reach 0.9.
+# codes (``ordered_codes='auto'`` orders them for a fraction) that reach 0.9
+# on the rows it held out for early stopping.
 X_train, X_test = splits["digits"]
 pca90 = PCA(n_components=0.9).fit(X_train)
 ae90 = AutoEncoderTransformer(n_components=0.9, random_state=0).fit(X_train)

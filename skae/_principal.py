@@ -82,15 +82,19 @@ class PrincipalCodesMixin:
         module = self.net_.module_
         sources = [s for s in (rows, held_out) if s is not None]
         moments = code_moments(module, sources, data_total=True)
-        errors = _truncation_errors(module, sources, moments.mean)
-        # Floored: constant rows explain nothing, and divide by nothing.
-        total = max(moments.total, np.finfo(np.float64).tiny)
+        errors = [_truncation_errors(module, [s], moments.mean) for s in sources]
         # R² with the first j codes, j = 1..width; the others at their mean.
-        r2 = 1.0 - errors / total
+        r2 = _r2(sum(errors), moments.total)
         ratio = np.diff(np.concatenate([[0.0], r2]))
-        total_variance = total * np.square(self.scale_) / (moments.n - 1)
+        total_variance = moments.total * np.square(self.scale_) / (moments.n - 1)
         kept = len(r2)
         if not isinstance(self.n_components, Integral):
+            # The fraction is reached on the held-out rows where there are
+            # any: on the rows it trained on, a network explains more than
+            # it will on new ones.
+            if held_out is not None:
+                held_total = code_moments(module, [held_out], data_total=True).total
+                r2 = _r2(errors[1], held_total)
             # The first truncation that reaches the fraction; R² need not
             # grow with every code when the codes are not ordered.
             reached = np.flatnonzero(r2 >= self.n_components)
@@ -132,6 +136,11 @@ class PrincipalCodesMixin:
             codes = codes @ _like(self._coloring, codes) + center[: self.n_components_]
         rest = center[self.n_components_ :].expand(len(codes), -1)
         return torch.cat([codes, rest], dim=1)
+
+
+def _r2(errors, total):
+    """``1 - errors / total``, the total floored: constant rows explain nothing."""
+    return 1.0 - errors / max(total, np.finfo(np.float64).tiny)
 
 
 def _like(array, tensor):

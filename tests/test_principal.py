@@ -56,7 +56,8 @@ def test_pca_start_explains_as_pca_does(X):
 
 
 def test_fraction_keeps_the_codes_that_reach_it(X):
-    est = skae.AutoEncoderTransformer(0.8, **FAST).fit(X)
+    # No rows held out: the fraction is reached on the training rows.
+    est = skae.AutoEncoderTransformer(0.8, early_stopping=False, **FAST).fit(X)
     width = PCA(0.8).fit(X).n_components_
     assert est._architecture["n_components"] == width
     assert 1 <= est.n_components_ <= width
@@ -67,6 +68,37 @@ def test_fraction_keeps_the_codes_that_reach_it(X):
     assert est.get_feature_names_out().shape == (est.n_components_,)
     assert est.inverse_transform(Z).shape == X.shape
     assert est.sample(2, random_state=0).shape == (2, X.shape[1])
+
+
+def test_fraction_is_reached_on_the_held_out_rows_where_there_are_any(X):
+    from skae._data import inference_rows
+
+    est = skae.AutoEncoderTransformer(0.8, early_stopping=False, **FAST).fit(X)
+    width = est._architecture["n_components"]
+
+    def kept(held_out):
+        rows = inference_rows(
+            X.astype(np.float32), shift=est.shift_, scale=est.scale_, device="cpu"
+        )
+        if held_out is not None:
+            held_out = inference_rows(
+                held_out.astype(np.float32),
+                shift=est.shift_,
+                scale=est.scale_,
+                device="cpu",
+            )
+        est._finish_fit(rows, held_out)
+        return est.n_components_
+
+    on_training_rows = kept(None)
+    assert on_training_rows < width
+    # Rows like the training ones reach the fraction with as many codes;
+    # rows the codes cannot explain (noise) never do, so every code is kept.
+    assert kept(X[::-1].copy()) == on_training_rows
+    noise = np.random.RandomState(0).normal(size=X.shape)
+    assert kept(noise) == width
+    # The explained variance is still over every row given.
+    assert len(est.explained_variance_ratio_) == width
 
 
 def test_scores_follow_the_kept_codes(X):
