@@ -234,8 +234,10 @@ class _BaseAutoEncoder(
         stopping = dict(self.net_.callbacks_)["stopping"]
         stopping.monitor = "valid_loss" if validation else "train_loss"
         stopping.load_best = validation
+        # Group 0 holds the connection weights (see ``_build_net``).
         return self.net_.set_params(
             lr=self._effective_learning_rate(n_samples),
+            optimizer__param_groups__0__weight_decay=self._effective_alpha(n_samples),
             max_epochs=self.max_iter,
             batch_size=self._effective_batch_size(n_samples),
             precision=self.precision,

@@ -182,3 +182,18 @@ def test_weight_decay_scales_with_the_rows_above_4000(n_samples, factor):
     for alpha in (1.0, 1e-4):
         ae = AutoEncoderTransformer(alpha=alpha)
         assert ae._effective_alpha(n_samples) == pytest.approx(alpha * factor)
+
+
+def test_warm_start_trains_with_the_new_weight_decay():
+    # A warm-started fit keeps the network and Adam's state but takes the
+    # current alpha, scaled for the rows it is given, as the lr and batch do.
+    X = np.random.RandomState(0).normal(size=(300, 8))
+    ae = AutoEncoderTransformer(
+        2, hidden_layer_sizes=(8,), max_iter=2, warm_start=True, random_state=0
+    )
+    ae.fit(X)
+    optimizer = ae.net_.optimizer_
+    ae.set_params(alpha=0.25).fit(X)
+    assert ae.net_.optimizer_ is optimizer
+    decays = sorted(g["weight_decay"] for g in optimizer.param_groups)
+    assert decays == [0.0, pytest.approx(0.25)]
