@@ -134,12 +134,11 @@ for name in splits:
 # are ordered as PCA's are: the first codes carry the most and later ones add
 # less. Here the autoencoder's held-out curve lies above PCA's at every
 # truncation on both data sets. With a single code the two are about level
-# (one code says little more than the first principal component); the gap is
-# widest over the middle of the range and narrows again towards the full
-# width. The autoencoder's training and held-out curves lie further apart
-# than PCA's: part of what its extra flexibility explains on the training rows
-# does not carry over to new ones, which is why the held-out curve is the one
-# to read when choosing a number of codes.
+# (one code says little more than the first principal component), and the
+# gap opens as codes are added. The autoencoder's training and held-out
+# curves lie further apart than PCA's: part of what its extra flexibility
+# explains on the training rows does not carry over to new ones, which is why
+# the held-out curve is the one to read when choosing a number of codes.
 #
 # Reconstructions from the first codes
 # ------------------------------------
