@@ -126,6 +126,8 @@ class CodeMoments(NamedTuple):
     covariance: np.ndarray
     # The rows' summed squared deviation from their mean (None unless asked).
     total: float | None
+    # The same for each source's rows, about their own mean (empty unless asked).
+    source_totals: tuple = ()
 
 
 def code_moments(module, sources, *, data_total=False, batch_size=INFERENCE_BATCH_SIZE):
@@ -133,12 +135,14 @@ def code_moments(module, sources, *, data_total=False, batch_size=INFERENCE_BATC
 
     ``sources`` is a sequence of row sources taken as one set of rows. With
     ``data_total`` the rows' own total sum of squares about their mean is
-    accumulated in the same pass. Accumulated on the device in float64,
-    batch by batch, without copying codes to the host.
+    accumulated in the same pass, over every row (``total``) and over each
+    source's rows about their own mean (``source_totals``). Accumulated on
+    the device in float64, batch by batch, without copying codes to the host.
     """
-    sums = {}
+    per_source = []
     with torch.inference_mode():
         for source in sources:
+            sums = {}
             for inputs, _ in source.batches(batch_size):
                 codes = module.encode(inputs).double()
                 parts = {"codes": codes.sum(dim=0), "outer": codes.T @ codes}
@@ -147,13 +151,21 @@ def code_moments(module, sources, *, data_total=False, batch_size=INFERENCE_BATC
                     parts.update(x=x.sum(dim=0), x2=torch.sum(x * x))
                 for key, value in parts.items():
                     sums[key] = value + sums[key] if key in sums else value
-    n = sum(len(source) for source in sources)
+            per_source.append((len(source), sums))
+    n = sum(count for count, _ in per_source)
+    sums = {key: sum(s[key] for _, s in per_source) for key in per_source[0][1]}
     mean = sums["codes"] / n
     covariance = (sums["outer"] - n * torch.outer(mean, mean)) / max(n - 1, 1)
-    total = None
-    if data_total:
-        total = float(sums["x2"] - torch.sum(sums["x"] ** 2) / n)
-    return CodeMoments(n, mean.cpu().numpy(), covariance.cpu().numpy(), total)
+    if not data_total:
+        return CodeMoments(n, mean.cpu().numpy(), covariance.cpu().numpy(), None)
+    totals = [_total(count, s) for count, s in [(n, sums), *per_source]]
+    moments = (mean.cpu().numpy(), covariance.cpu().numpy())
+    return CodeMoments(n, *moments, totals[0], tuple(totals[1:]))
+
+
+def _total(n, sums):
+    """Summed squared deviation of ``n`` rows from their mean, from their sums."""
+    return float(sums["x2"] - torch.sum(sums["x"] ** 2) / n)
 
 
 class KeepBestStopping(EarlyStopping):

@@ -93,8 +93,7 @@ class PrincipalCodesMixin:
             # any: on the rows it trained on, a network explains more than
             # it will on new ones.
             if held_out is not None:
-                held_total = code_moments(module, [held_out], data_total=True).total
-                r2 = _r2(errors[1], held_total)
+                r2 = _r2(errors[1], moments.source_totals[1])
             # The first truncation that reaches the fraction; R² need not
             # grow with every code when the codes are not ordered.
             reached = np.flatnonzero(r2 >= self.n_components)
