@@ -16,28 +16,12 @@ from sklearn.utils.validation import (
 from ._base import _BaseAutoEncoder
 from ._data import TensorRows, inference_rows, training_rows
 from ._docstrings import fill_doc
+from ._gaussian import MAX_FEATURES, MAX_ROWS, conditional_mean, fit_normal
 from ._losses import ObservedSquaredError
+from ._missing import held_out_blend, hide_entries, observed_moments, split_inputs
 from ._net import infer_batches
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, holds_out
-
-
-def hide_entries(inputs, fraction, generator):
-    """Hide a random ``fraction`` of the observed entries of imputer inputs.
-
-    ``inputs`` are rows ``[values, missing]`` (standardised values, 0 where
-    missing, beside the 0/1 missing mask). Each observed entry is hidden
-    with probability ``fraction``, drawn from ``generator``: its value is
-    set to 0 (its column's mean) and its mask to 1, as a missing entry
-    reads. A new tensor is returned; ``inputs`` are left as they are.
-    """
-    n_features = inputs.shape[1] // 2
-    values, missing = inputs[:, :n_features], inputs[:, n_features:]
-    draws = torch.rand(
-        values.shape, generator=generator, device=inputs.device, dtype=inputs.dtype
-    )
-    hidden = (draws < fraction) & (missing == 0)
-    return torch.cat([values.masked_fill(hidden, 0), missing.masked_fill(hidden, 1)], 1)
 
 
 def _is_nan(value):
@@ -66,6 +50,13 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     the held-out rows are hidden the same way once, and training keeps the
     weights that restored them best.
 
+    Beside the network, a multivariate normal is fitted to the observed
+    entries by EM, whose conditional means are the best linear fill for
+    each row's own pattern of missing entries (``gaussian_blend``). The
+    imputation is the mix of the two fills that restored the held-out
+    rows' hidden entries best: where the data are nearly linear the
+    normal's fill carries it, where they are not the network's does.
+
     Parameters
     ----------
     missing_values : float, default=np.nan
@@ -89,6 +80,17 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         restored them better than 0.1 or 0.5 on digits/16 (RMSE 0.1437
         against 0.1513 and 0.1523) and on a standardised 30-column
         manifold table (0.514 against 0.651 and 0.593).
+
+    gaussian_blend : bool, default=True
+        Mix the network's fill with the conditional mean under a normal
+        fitted by EM, in the proportion that restores the held-out rows'
+        hidden entries best (``gaussian_weight_``); the network alone
+        where no rows are held out (``early_stopping``) or with over 2,048
+        features (the normal's precision has ``n_features ** 2`` entries).
+        With 10 % missing, the normal's fill alone had RMSE 0.082 on
+        MNIST-5k, the network's 0.130, ``IterativeImputer``'s 0.088; on
+        standardised breast-cancer data 0.377, 0.467 and 0.382; on a
+        curved manifold table the network won (0.267 against 0.792).
 
     n_components : int, default=32
         Width of the network's code layer. 64 changed little (30 % missing:
@@ -151,6 +153,10 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
 
     indicator_ : MissingIndicator or None
         The indicator of ``add_indicator``, fitted on ``X``; None without.
+
+    gaussian_weight_ : float
+        Share of the normal's conditional mean in the fill, in [0, 1]; 0
+        without ``gaussian_blend`` (or where it does not apply).
 
     {net_}
 
@@ -220,12 +226,13 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "mask_fraction": [Interval(Real, 0, 1, closed="left")],
+        "gaussian_blend": ["boolean"],
     }
 
     # The network's output is linear and trained on squared errors (what
     # ``TrainingMixin`` builds for ``loss='mse'``); not a parameter.
     loss = "mse"
-    _private_fitted = ("_kept",)
+    _private_fitted = ("_kept", "_normal")
 
     def __init__(
         self,
@@ -234,6 +241,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         add_indicator=False,
         keep_empty_features=False,
         mask_fraction=0.25,
+        gaussian_blend=True,
         n_components=32,
         hidden_layer_sizes=(512, 256),
         activation="relu",
@@ -255,6 +263,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.mask_fraction = mask_fraction
+        self.gaussian_blend = gaussian_blend
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -306,7 +315,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
                 f"Every entry of X is missing (missing_values="
                 f"{self.missing_values!r}): there is nothing to learn from."
             )
-        self.shift_, self.scale_ = _observed_moments(X, missing)
+        self.shift_, self.scale_ = observed_moments(X, missing)
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(
@@ -328,6 +337,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         train, valid = self._split(rows, rng, validation, seed)
         self._train_net(net, train, valid, seeds=(seed + 1, seed + 2))
         self.net_ = net
+        self._fit_blend(train, valid, rng)
         self.n_iter_ = len(net.history)
         self.loss_curve_ = list(net.history[:, "train_loss"])
         self.early_stopping_ = validation
@@ -397,6 +407,29 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         targets = valid.X.to(valid.device)
         return train, TensorRows(hidden, device=valid.device, targets=targets)
 
+    def _fit_blend(self, train, valid, rng):
+        """The normal's fill and its share, chosen on the held-out rows.
+
+        The normal is fitted to (at most ``MAX_ROWS`` of) the training rows.
+        """
+        self._normal, self.gaussian_weight_ = None, 0.0
+        n_features = train.X.shape[1] // 2
+        if not self.gaussian_blend or valid is None or n_features > MAX_FEATURES:
+            return
+        inputs = train.X
+        if len(inputs) > MAX_ROWS:
+            subset = np.sort(rng.choice(len(inputs), MAX_ROWS, replace=False))
+            inputs = inputs[torch.from_numpy(subset).to(inputs.device)]
+        normal = fit_normal(*split_inputs(inputs))
+        self._normal = type(normal)(*(a.cpu().numpy() for a in normal))
+        network = self._network_fill(valid)
+        self.gaussian_weight_ = held_out_blend(network, valid, self._normal)
+
+    def _network_fill(self, rows):
+        """The network's standardised output for a source of imputer inputs."""
+        n_features = int(self._kept.sum())
+        return infer_batches(self.net_.module_, rows, lambda m, x: m(x)[0], n_features)
+
     def transform(self, X):
         """Fill the missing entries of ``X``.
 
@@ -418,14 +451,15 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         missing = self._missing(X)
         kept = self._kept
-        module = self.net_.module_
-        rows = inference_rows(
-            self._network_inputs(X, missing),
-            shift=None,
-            scale=1.0,
-            device=next(module.parameters()).device,
-        )
-        restored = infer_batches(module, rows, lambda m, x: m(x)[0], int(kept.sum()))
+        inputs = self._network_inputs(X, missing)
+        device = next(self.net_.module_.parameters()).device
+        rows = inference_rows(inputs, shift=None, scale=1.0, device=device)
+        restored = self._network_fill(rows)
+        if self.gaussian_weight_ > 0:
+            inputs = split_inputs(torch.from_numpy(inputs).to(device))
+            gaussian = conditional_mean(*inputs, self._normal).cpu().numpy()
+            weight = self.gaussian_weight_
+            restored = (1 - weight) * restored + weight * gaussian
         restored = restored * self.scale_ + self.shift_[kept]
         # An empty feature kept is filled with 0, as SimpleImputer does.
         X_imputed = np.where(missing, 0, X).astype(X.dtype, copy=False)
@@ -464,22 +498,3 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _observed_moments(X, missing):
-    """Per-feature observed mean (NaN where none) and one global scale.
-
-    The scale is the square root of the mean, over features with an
-    observed entry, of their observed variance; 1 where that is 0 or not
-    finite (constant data).
-    """
-    observed = np.where(missing, np.nan, X).astype(np.float64)
-    counts = (~missing).sum(axis=0)
-    kept = counts > 0
-    mean = np.full(X.shape[1], np.nan)
-    mean[kept] = np.nanmean(observed[:, kept], axis=0)
-    variance = np.nanmean((observed[:, kept] - mean[kept]) ** 2, axis=0)
-    scale = float(np.sqrt(variance.mean()))
-    if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
-        scale = 1.0
-    return mean, scale

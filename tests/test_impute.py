@@ -8,8 +8,8 @@ import torch
 from sklearn.impute import SimpleImputer
 
 from skae import AutoEncoderImputer
-from skae._impute import hide_entries
 from skae._losses import ObservedSquaredError
+from skae._missing import hide_entries
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -193,3 +193,34 @@ def test_pickle_round_trip(low_rank):
     np.testing.assert_array_equal(
         loaded.transform(X_missing), imputer.transform(X_missing)
     )
+
+
+def test_the_normal_carries_nearly_linear_data():
+    # Low-rank rows plus noise are a normal's: the EM fill restores them as
+    # well as anything can, and the held-out rows say so.
+    X = _low_rank(n=600)
+    X_missing, removed = _remove(X, 0.3)
+    blended = AutoEncoderImputer(**FAST).fit(X_missing)
+    alone = AutoEncoderImputer(**FAST, gaussian_blend=False).fit(X_missing)
+    assert blended.gaussian_weight_ > 0.5
+    assert alone.gaussian_weight_ == 0 and alone._normal is None
+    error = _rmse(blended.transform(X_missing)[removed], X[removed])
+    assert error < 0.9 * _rmse(alone.transform(X_missing)[removed], X[removed])
+
+
+def test_the_network_carries_data_far_from_a_normal():
+    # cos(k a) and sin(k a) for k = 1, 2, 3: uncorrelated columns, so a
+    # normal's conditional mean of each is its overall mean, while any two
+    # of them tell the angle to the network.
+    rng = np.random.RandomState(0)
+    angle = rng.uniform(0, 2 * np.pi, size=(1000, 1)) * np.arange(1, 4)
+    X = np.hstack([np.cos(angle), np.sin(angle)]) + 0.01 * rng.normal(size=(1000, 6))
+    X_missing, removed = _remove(X, 0.2)
+    imputer = AutoEncoderImputer(**dict(FAST, max_iter=200)).fit(X_missing)
+    assert imputer.gaussian_weight_ < 0.5
+
+
+def test_no_normal_without_held_out_rows(low_rank):
+    _, X_missing, _, _ = low_rank
+    imputer = AutoEncoderImputer(**FAST, early_stopping=False).fit(X_missing)
+    assert imputer.gaussian_weight_ == 0 and imputer._normal is None

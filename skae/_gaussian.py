@@ -1,0 +1,171 @@
+"""Imputation under a multivariate normal: EM fit, conditional means.
+
+The linear imputer beside :class:`AutoEncoderImputer`'s network. A normal
+distribution is fitted to rows with missing entries by expectation
+maximisation (Dempster, Laird and Rubin, 1977; Little and Rubin,
+"Statistical analysis with missing data", ch. 11), and each row's missing
+entries are filled with their conditional mean given its observed ones:
+``mean_m - inv(P_mm) @ P_mo @ (x_o - mean_o)`` for the precision matrix
+``P``. The fill is linear in the observed entries but its coefficients
+follow each row's own pattern of missing entries, which is what
+``IterativeImputer``'s chained regressions approximate.
+
+Everything is float64 torch, on the device of the rows given (the CPU for
+'mps', which has no float64), in chunks of rows with similar numbers of
+missing entries, so that padding the per-row systems to one size wastes
+little.
+"""
+
+from typing import NamedTuple
+
+import torch
+
+# The largest number of features the normal is fitted for: its precision
+# matrix has n_features ** 2 entries and each row solves a system of up to
+# n_features equations.
+MAX_FEATURES = 2048
+
+# The most rows the normal is fitted to: EM solves one system a row an
+# iteration, and more rows add little to a covariance of at most
+# MAX_FEATURES ** 2 entries.
+MAX_ROWS = 20_000
+
+# Ridge added to the covariance's diagonal, relative to its mean variance,
+# so that the precision exists with fewer rows than features and with
+# constant features. 1e-2 gave RMSE 0.1624 on digits/16 with 30 % missing
+# and 0.0824 on MNIST-5k with 10 % (1e-3 of the [0, 1] pixels' scale).
+RIDGE = 1e-2
+
+# EM iterations. On MNIST-5k with 10 % missing, the fill's RMSE after 1,
+# 2, 3 iterations was 0.0936, 0.0831, 0.0824.
+N_ITER = 3
+
+# Entries of the padded per-chunk systems, which bounds a chunk's memory.
+CHUNK_ENTRIES = 1 << 23
+
+
+class Normal(NamedTuple):
+    """A fitted multivariate normal: its mean and precision matrix."""
+
+    mean: torch.Tensor
+    precision: torch.Tensor
+
+
+def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
+    """The normal fitted by EM to ``values`` where ``missing`` is False.
+
+    Parameters
+    ----------
+    values : tensor of shape (n_samples, n_features)
+        Rows; entries where ``missing`` is True are ignored.
+    missing : tensor of the same shape
+        True (or 1) where an entry is missing.
+
+    Returns
+    -------
+    Normal
+        Mean and precision in ``values``' units, float64, on the device
+        :func:`conditional_mean` computes on.
+    """
+    values, missing = _on_float64_device(values, missing)
+    observed = (~missing).to(values.dtype)
+    counts = observed.sum(dim=0).clamp(min=1)
+    mean = (values * observed).sum(dim=0) / counts
+    filled = torch.where(missing, mean, values)
+    correction = torch.zeros_like(values[0, :, None] * values[0])
+    for _ in range(n_iter):
+        mean = filled.mean(dim=0)
+        centred = filled - mean
+        # E-step's expected scatter: the filled rows' plus the conditional
+        # covariance of each row's missing entries.
+        covariance = (centred.T @ centred + correction) / len(values)
+        precision = _precision(covariance, ridge)
+        filled, correction = _conditional(values, missing, Normal(mean, precision))
+    mean = filled.mean(dim=0)
+    centred = filled - mean
+    precision = _precision((centred.T @ centred + correction) / len(values), ridge)
+    return Normal(mean, precision)
+
+
+def conditional_mean(values, missing, normal):
+    """``values`` with their ``missing`` entries set to their conditional mean.
+
+    ``normal`` holds tensors or arrays (as a fitted estimator keeps them);
+    the result is a float64 tensor on the device the normal is used on.
+    """
+    values, missing = _on_float64_device(values, missing)
+    normal = Normal(*(torch.as_tensor(a).to(values) for a in normal))
+    return _conditional(values, missing, normal, covariance=False)[0]
+
+
+def _precision(covariance, ridge):
+    scale = covariance.diagonal().mean().clamp(min=torch.finfo(covariance.dtype).tiny)
+    covariance = covariance + ridge * scale * torch.eye(
+        len(covariance), dtype=covariance.dtype, device=covariance.device
+    )
+    return torch.cholesky_inverse(torch.linalg.cholesky(covariance))
+
+
+def _conditional(values, missing, normal, covariance=True):
+    """Filled rows and, with ``covariance``, the summed conditional covariances.
+
+    Rows are taken in order of their number of missing entries, in chunks
+    whose systems are padded to the chunk's largest count; a padded
+    position's equation is ``1 * y = 0``.
+    """
+    n_features = values.shape[1]
+    filled = torch.where(missing, normal.mean, values)
+    summed = torch.zeros(
+        n_features, n_features, dtype=values.dtype, device=values.device
+    )
+    counts = missing.sum(dim=1)
+    order = torch.argsort(counts)
+    order = order[counts[order] > 0]
+    start = 0
+    while start < len(order):
+        size = CHUNK_ENTRIES // int(counts[order[start]]) ** 2
+        # Rows are in order of their count: the chunk's last row is its
+        # widest, and sets the padding.
+        while (
+            size > 1 and _width(counts, order, start, size) ** 2 * size > CHUNK_ENTRIES
+        ):
+            size //= 2
+        rows = order[start : start + max(size, 1)]
+        width = int(counts[rows[-1]])
+        _solve_chunk(values, missing, normal, rows, width, filled, summed, covariance)
+        start += len(rows)
+    return filled, summed
+
+
+def _width(counts, order, start, size):
+    return int(counts[order[min(start + size, len(order)) - 1]])
+
+
+def _solve_chunk(values, missing, normal, rows, width, filled, summed, covariance):
+    """Conditional means (and covariances) of ``rows``, written in place."""
+    mask = missing[rows]
+    # Each row's missing positions first, in column order, then the rest.
+    positions = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :width]
+    valid = torch.arange(width, device=mask.device) < mask.sum(dim=1, keepdim=True)
+    centred = torch.where(mask, 0.0, values[rows] - normal.mean)
+    block = normal.precision[positions[:, :, None], positions[:, None, :]]
+    both = valid[:, :, None] & valid[:, None, :]
+    block = torch.where(both, block, 0.0) + torch.diag_embed((~valid).to(block.dtype))
+    rhs = -torch.gather(centred @ normal.precision, 1, positions) * valid
+    factor = torch.linalg.cholesky(block)
+    solution = torch.cholesky_solve(rhs.unsqueeze(-1), factor).squeeze(-1)
+    fill = filled[rows]
+    solution = torch.where(
+        valid, solution + normal.mean[positions], fill.gather(1, positions)
+    )
+    filled[rows] = fill.scatter(1, positions, solution)
+    if covariance:
+        inverse = torch.cholesky_inverse(factor) * both
+        index = positions[:, :, None] * values.shape[1] + positions[:, None, :]
+        summed.view(-1).index_add_(0, index[both], inverse[both])
+
+
+def _on_float64_device(values, missing):
+    """``values`` as float64 on their device, or on the CPU where there is none."""
+    device = values.device if values.device.type != "mps" else torch.device("cpu")
+    return values.to(device, torch.float64), missing.to(device, torch.bool)

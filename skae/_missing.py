@@ -1,0 +1,79 @@
+"""The imputer's rows: values beside their missing mask, and what is done with them."""
+
+import numpy as np
+import torch
+
+from ._gaussian import conditional_mean
+
+
+def split_inputs(inputs):
+    """``(values, missing)`` halves of imputer inputs ``[values, missing]``."""
+    n_features = inputs.shape[1] // 2
+    return inputs[:, :n_features], inputs[:, n_features:]
+
+
+def hide_entries(inputs, fraction, generator):
+    """Hide a random ``fraction`` of the observed entries of imputer inputs.
+
+    ``inputs`` are rows ``[values, missing]`` (standardised values, 0 where
+    missing, beside the 0/1 missing mask). Each observed entry is hidden
+    with probability ``fraction``, drawn from ``generator``: its value is
+    set to 0 (its column's mean) and its mask to 1, as a missing entry
+    reads. A new tensor is returned; ``inputs`` are left as they are.
+    """
+    values, missing = split_inputs(inputs)
+    draws = torch.rand(
+        values.shape, generator=generator, device=inputs.device, dtype=inputs.dtype
+    )
+    hidden = (draws < fraction) & (missing == 0)
+    return torch.cat([values.masked_fill(hidden, 0), missing.masked_fill(hidden, 1)], 1)
+
+
+def held_out_blend(network_fill, valid, normal):
+    """The share of ``normal``'s fill in the mix that restores ``valid`` best.
+
+    ``valid`` serves imputer inputs with entries hidden beside the clean
+    inputs as targets; ``network_fill`` is the network's (standardised)
+    fill of its rows. The mix is scored on the hidden entries.
+    """
+    values, hidden = split_inputs(valid.X)
+    truth, missing = split_inputs(valid.targets)
+    entries = (hidden.bool() & ~missing.bool()).cpu()
+    gaussian = conditional_mean(values, hidden, normal).cpu()
+    network = torch.as_tensor(network_fill, dtype=gaussian.dtype)
+    truth = truth.cpu().to(gaussian.dtype)
+    return blend_weight(network[entries], gaussian[entries], truth[entries])
+
+
+def blend_weight(network, gaussian, truth):
+    """The share ``w`` of ``gaussian`` in ``(1 - w) * network + w * gaussian``.
+
+    The least-squares weight for restoring ``truth`` (equal-shaped arrays
+    of the entries to restore), clipped to [0, 1]; 0 where the two fills
+    agree or there is nothing to restore.
+    """
+    difference = network - gaussian
+    spread = float(torch.sum(difference * difference))
+    if spread == 0:
+        return 0.0
+    weight = float(torch.sum(difference * (network - truth))) / spread
+    return min(max(weight, 0.0), 1.0)
+
+
+def observed_moments(X, missing):
+    """Per-feature observed mean (NaN where none) and one global scale.
+
+    The scale is the square root of the mean, over features with an
+    observed entry, of their observed variance; 1 where that is 0 or not
+    finite (constant data).
+    """
+    observed = np.where(missing, np.nan, X).astype(np.float64)
+    counts = (~missing).sum(axis=0)
+    kept = counts > 0
+    mean = np.full(X.shape[1], np.nan)
+    mean[kept] = np.nanmean(observed[:, kept], axis=0)
+    variance = np.nanmean((observed[:, kept] - mean[kept]) ** 2, axis=0)
+    scale = float(np.sqrt(variance.mean()))
+    if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
+        scale = 1.0
+    return mean, scale
