@@ -28,7 +28,7 @@ MAX_FEATURES = 2048
 # The most rows the normal is fitted to: EM solves one system a row an
 # iteration, and more rows add little to a covariance of at most
 # MAX_FEATURES ** 2 entries.
-MAX_ROWS = 20_000
+MAX_ROWS = 10_000
 
 # Ridge added to the covariance's diagonal, relative to its mean variance,
 # so that the precision exists with fewer rows than features and with
