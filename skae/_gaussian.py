@@ -99,7 +99,11 @@ def conditional_mean(values, missing, normal):
 
 
 def _precision(covariance, ridge):
-    scale = covariance.diagonal().mean().clamp(min=torch.finfo(covariance.dtype).tiny)
+    scale = float(covariance.diagonal().mean())
+    if not scale > 1e-12:
+        # Constant (or all but constant) data: the ridge alone, in the
+        # units the rows were standardised to.
+        scale = 1.0
     covariance = covariance + ridge * scale * torch.eye(
         len(covariance), dtype=covariance.dtype, device=covariance.device
     )

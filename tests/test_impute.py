@@ -224,3 +224,15 @@ def test_no_normal_without_held_out_rows(low_rank):
     _, X_missing, _, _ = low_rank
     imputer = AutoEncoderImputer(**FAST, early_stopping=False).fit(X_missing)
     assert imputer.gaussian_weight_ == 0 and imputer._normal is None
+
+
+@pytest.mark.parametrize("constant", ["every column", "one column"])
+def test_constant_columns_are_filled_with_their_value(constant):
+    rng = np.random.RandomState(0)
+    X = np.ones((300, 5)) if constant == "every column" else rng.normal(size=(300, 5))
+    X[:, 2] = 3.0
+    X_missing, removed = _remove(X, 0.2)
+    imputer = AutoEncoderImputer(**dict(FAST, max_iter=20)).fit(X_missing)
+    X_imputed = imputer.transform(X_missing)
+    assert np.isfinite(X_imputed).all()
+    np.testing.assert_allclose(X_imputed[:, 2], 3.0, atol=0.25)
