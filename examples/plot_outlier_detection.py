@@ -17,7 +17,7 @@ how often an outlier scores below an inlier.
 
 # %%
 # Train on the eights, score everything held out
-# ---------------------------------------------
+# ----------------------------------------------
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits

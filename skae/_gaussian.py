@@ -74,17 +74,9 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
     filled = torch.where(missing, mean, values)
     correction = torch.zeros_like(values[0, :, None] * values[0])
     for _ in range(n_iter):
-        mean = filled.mean(dim=0)
-        centred = filled - mean
-        # E-step's expected scatter: the filled rows' plus the conditional
-        # covariance of each row's missing entries.
-        covariance = (centred.T @ centred + correction) / len(values)
-        precision = _precision(covariance, ridge)
-        filled, correction = _conditional(values, missing, Normal(mean, precision))
-    mean = filled.mean(dim=0)
-    centred = filled - mean
-    precision = _precision((centred.T @ centred + correction) / len(values), ridge)
-    return Normal(mean, precision)
+        normal = _maximisation(filled, correction, ridge)
+        filled, correction = _conditional(values, missing, normal)
+    return _maximisation(filled, correction, ridge)
 
 
 def conditional_mean(values, missing, normal):
@@ -96,6 +88,18 @@ def conditional_mean(values, missing, normal):
     values, missing = _on_float64_device(values, missing)
     normal = Normal(*(torch.as_tensor(a).to(values) for a in normal))
     return _conditional(values, missing, normal, covariance=False)[0]
+
+
+def _maximisation(filled, correction, ridge):
+    """The M-step: the normal of the filled rows, from the E-step's scatter.
+
+    The expected scatter is the filled rows' own plus ``correction``, the
+    summed conditional covariance of each row's missing entries.
+    """
+    mean = filled.mean(dim=0)
+    centred = filled - mean
+    covariance = (centred.T @ centred + correction) / len(filled)
+    return Normal(mean, _precision(covariance, ridge))
 
 
 def _precision(covariance, ridge):
