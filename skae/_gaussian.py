@@ -115,7 +115,7 @@ def _precision(covariance, ridge):
 
 
 def _conditional(values, missing, normal, covariance=True):
-    """Filled rows and, with ``covariance``, the summed conditional covariances.
+    """Filled rows and the summed conditional covariances (None without them).
 
     Rows are taken in order of their number of missing entries, in chunks
     whose systems are padded to the chunk's largest count; a padded
@@ -123,9 +123,9 @@ def _conditional(values, missing, normal, covariance=True):
     """
     n_features = values.shape[1]
     filled = torch.where(missing, normal.mean, values)
-    summed = torch.zeros(
-        n_features, n_features, dtype=values.dtype, device=values.device
-    )
+    summed = None
+    if covariance:
+        summed = values.new_zeros(n_features, n_features)
     counts = missing.sum(dim=1)
     order = torch.argsort(counts)
     order = order[counts[order] > 0]
@@ -140,7 +140,7 @@ def _conditional(values, missing, normal, covariance=True):
             size //= 2
         rows = order[start : start + max(size, 1)]
         width = int(counts[rows[-1]])
-        _solve_chunk(values, missing, normal, rows, width, filled, summed, covariance)
+        _solve_chunk(values, missing, normal, rows, width, filled, summed)
         start += len(rows)
     return filled, summed
 
@@ -149,8 +149,11 @@ def _width(counts, order, start, size):
     return int(counts[order[min(start + size, len(order)) - 1]])
 
 
-def _solve_chunk(values, missing, normal, rows, width, filled, summed, covariance):
-    """Conditional means (and covariances) of ``rows``, written in place."""
+def _solve_chunk(values, missing, normal, rows, width, filled, summed):
+    """Conditional means of ``rows`` into ``filled``, covariances into ``summed``.
+
+    Both are written in place; ``summed`` is None where not asked for.
+    """
     mask = missing[rows]
     # Each row's missing positions first, in column order, then the rest.
     positions = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :width]
@@ -167,7 +170,7 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed, covarianc
         valid, solution + normal.mean[positions], fill.gather(1, positions)
     )
     filled[rows] = fill.scatter(1, positions, solution)
-    if covariance:
+    if summed is not None:
         inverse = torch.cholesky_inverse(factor) * both
         index = positions[:, :, None] * values.shape[1] + positions[:, None, :]
         summed.view(-1).index_add_(0, index[both], inverse[both])

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._missing import split_inputs
+
 # Decoder output nonlinearity that matches each reconstruction loss.
 LOSS_OUTPUTS = {
     "mse": "identity",
@@ -107,9 +109,8 @@ def observed_squared_error(output, target):
     value is ``sum_j (1 - missing_j) (output_j - values_j)**2 / n_features``:
     a missing entry, whatever its value, adds nothing and pulls no gradient.
     """
-    n_features = output.shape[1]
-    values, missing = target[:, :n_features], target[:, n_features:]
-    return ((output - values).square() * (1 - missing)).sum(dim=1) / n_features
+    values, missing = split_inputs(target)
+    return ((output - values).square() * (1 - missing)).sum(dim=1) / output.shape[1]
 
 
 class ObservedSquaredError(nn.Module):
