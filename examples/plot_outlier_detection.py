@@ -31,9 +31,9 @@ X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
     X / 16.0, y, test_size=0.3, random_state=0
 )
-# About 110 training images of the digit: enough for early stopping to hold
-# out a tenth of them, which keeps the network from learning the training
-# images by heart (their scores set the threshold).
+# About 110 training images of the digit. Early stopping holds out a tenth
+# of them, which keeps the network from learning the training images by
+# heart (their scores set the threshold).
 digit = 8
 detector = AutoEncoderOutlierDetector(AutoEncoderTransformer(8, random_state=0))
 detector.fit(X_train[y_train == digit])

@@ -171,7 +171,7 @@ class _BaseAutoEncoder(
         rows = training_rows(
             X, device=device, check=self._value_check(float32_range=True)
         )
-        validation = not partial and self._holds_out(len(rows))
+        validation = not partial and holds_out(self, len(rows))
         if continuing:
             net = self._reuse_net(len(rows), validation)
         else:
@@ -242,10 +242,6 @@ class _BaseAutoEncoder(
             batch_size=self._effective_batch_size(n_samples),
             precision=self.precision,
         )
-
-    def _holds_out(self, n_samples):
-        """Whether ``fit`` holds out rows (see ``holds_out``)."""
-        return holds_out(self.early_stopping, self.validation_fraction, n_samples)
 
     def _split(self, rows, rng, validation):
         """Standardised ``(train, valid)``; ``valid`` is None without validation."""

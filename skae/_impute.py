@@ -328,7 +328,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
             device=device,
             check=self._value_check(float32_range=True),
         )
-        validation = holds_out(self.early_stopping, self.validation_fraction, len(rows))
+        validation = holds_out(self, len(rows))
         module = self._new_module(
             int(self._kept.sum()), self._hidden_layer_sizes(), seed
         )

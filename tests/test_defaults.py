@@ -126,15 +126,46 @@ def test_best_epoch_is_kept_exactly():
 
 
 @pytest.mark.parametrize(
-    "n_samples, holds_out", [(60, False), (94, False), (95, True), (400, True)]
+    "init, n_samples, holds_out",
+    [
+        ("random", 60, False),
+        ("random", 94, False),
+        ("random", 95, True),
+        ("random", 400, True),
+        ("pca", 5, False),
+        ("pca", 6, True),
+        ("pca", 60, True),
+    ],
 )
-def test_early_stopping_auto_holds_out_from_ten_validation_rows(n_samples, holds_out):
+def test_early_stopping_auto_holds_out_from_ten_validation_rows(
+    init, n_samples, holds_out
+):
+    # Ten validation rows, or one when the start is PCA's solution.
     X = StandardScaler().fit_transform(_digits()[:n_samples])
-    ae = AutoEncoderTransformer(2, hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    ae = AutoEncoderTransformer(
+        2, hidden_layer_sizes=(8,), init=init, max_iter=2, random_state=0
+    )
     ae.fit(X)
     assert ae.early_stopping_ is holds_out
     assert (ae.validation_scores_ is not None) is holds_out
     assert (ae.best_loss_ is None) is holds_out
+
+
+def test_few_rows_are_not_memorised():
+    # 60 rows of a low-rank table: trained on every row, the network learnt
+    # them by heart, 1.38 times PCA's held-out error; the rows held out keep
+    # PCA's solution where training only overfits.
+    X = make_low_rank_matrix(
+        400, 50, effective_rank=8, tail_strength=0.3, random_state=1
+    )
+    scaler = StandardScaler().fit(X[:60])
+    train, test = scaler.transform(X[:60]), scaler.transform(X[60:])
+    pca = PCA(8).fit(train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2)
+    ae = AutoEncoderTransformer(8, random_state=0).fit(train)
+    error = np.mean((ae.inverse_transform(ae.transform(test)) - test) ** 2)
+    assert ae.early_stopping_
+    assert error <= 1.001 * pca_error
 
 
 def test_partial_fit_after_a_fit_that_held_out():
