@@ -20,6 +20,10 @@ from ._losses import RECONSTRUCTION_LOSSES
 from ._net import code_moments
 from ._rowsource import INFERENCE_BATCH_SIZE, variance_width
 
+# Decoder passes (codes x rows) the explained variance may take at the end
+# of ``fit``: 1,000 codes of 60,000 rows would take half an hour on a CPU.
+TRUNCATION_ROW_BUDGET = 2_000_000
+
 
 class PrincipalCodesMixin:
     """Ordered codes, explained variance, fractional ``n_components``, whitening.
@@ -82,9 +86,17 @@ class PrincipalCodesMixin:
         module = self.net_.module_
         sources = [s for s in (rows, held_out) if s is not None]
         moments = code_moments(module, sources, data_total=True)
-        errors = [_truncation_errors(module, [s], moments.mean) for s in sources]
+        # One decoder pass per code and row: wide codes are scored on a
+        # subset of the rows, with the data's total over the same rows.
+        width = len(moments.mean)
+        scored = [_spread_subset(s, TRUNCATION_ROW_BUDGET // width) for s in sources]
+        if any(a is not b for a, b in zip(scored, sources, strict=True)):
+            totals = code_moments(module, scored, data_total=True)
+        else:
+            totals = moments
+        errors = [_truncation_errors(module, [s], moments.mean) for s in scored]
         # R² with the first j codes, j = 1..width; the others at their mean.
-        r2 = _r2(sum(errors), moments.total)
+        r2 = _r2(sum(errors), totals.total)
         ratio = np.diff(np.concatenate([[0.0], r2]))
         total_variance = moments.total * np.square(self.scale_) / (moments.n - 1)
         kept = len(r2)
@@ -93,7 +105,7 @@ class PrincipalCodesMixin:
             # any: on the rows it trained on, a network explains more than
             # it will on new ones.
             if held_out is not None:
-                r2 = _r2(errors[1], moments.source_totals[1])
+                r2 = _r2(errors[1], totals.source_totals[1])
             # The first truncation that reaches the fraction; R² need not
             # grow with every code when the codes are not ordered.
             reached = np.flatnonzero(r2 >= self.n_components)
@@ -152,10 +164,21 @@ def _batches(sources):
             yield inputs
 
 
+def _spread_subset(source, n_rows):
+    """``source``, or ``n_rows`` of its rows spread evenly over it if fewer."""
+    n_rows = max(n_rows, INFERENCE_BATCH_SIZE)
+    if len(source) <= n_rows:
+        return source
+    return source.take(np.linspace(0, len(source) - 1, n_rows).astype(np.int64))
+
+
 def _truncation_errors(module, sources, code_mean):
     """Summed squared reconstruction error with the first j codes, j = 1..width.
 
-    The other codes are held at ``code_mean``; one decoder pass per j.
+    The other codes are held at ``code_mean``; one decoder pass per j,
+    summed in float64 into one buffer. (A float64 copy of each pass's
+    errors, summed into a new tensor per j, grew a CPU process's memory by
+    the size of the copy per code: 5 GB over 300 codes of 3,000 rows.)
     """
     width = len(code_mean)
     errors = None
@@ -163,18 +186,13 @@ def _truncation_errors(module, sources, code_mean):
         for inputs in _batches(sources):
             codes = module.encode(inputs)
             center = _like(code_mean, codes)
+            if errors is None:
+                errors = torch.zeros(width, dtype=torch.float64, device=codes.device)
             kept = torch.arange(width, device=codes.device)
-            part = torch.stack(
-                [
-                    torch.sum(
-                        (module.decode(torch.where(kept < j, codes, center)) - inputs)
-                        .double()
-                        .square()
-                    )
-                    for j in range(1, width + 1)
-                ]
-            )
-            errors = part if errors is None else errors + part
+            for j in range(1, width + 1):
+                output = module.decode(torch.where(kept < j, codes, center))
+                squared = (output - inputs).square()
+                errors[j - 1] += torch.sum(squared, dtype=torch.float64)
     return errors.cpu().numpy()
 
 

@@ -43,6 +43,23 @@ def test_explained_variance_cumsum_is_the_truncated_r2(cls, X):
     np.testing.assert_allclose(est.explained_variance_, ratio * total, rtol=1e-5)
 
 
+def test_wide_codes_are_scored_on_a_subset_of_the_rows(X, monkeypatch):
+    # One decoder pass per code and row: past the budget, the explained
+    # variance comes from rows spread over the data, and stays close.
+    est = skae.AutoEncoderTransformer(6, early_stopping=False, **FAST).fit(X)
+    monkeypatch.setattr(skae._principal, "INFERENCE_BATCH_SIZE", 50)
+    monkeypatch.setattr(skae._principal, "TRUNCATION_ROW_BUDGET", 6 * 100)
+    subset = skae.AutoEncoderTransformer(6, early_stopping=False, **FAST).fit(X)
+    np.testing.assert_allclose(
+        subset.explained_variance_ratio_, est.explained_variance_ratio_, atol=0.03
+    )
+    assert not np.allclose(
+        subset.explained_variance_ratio_, est.explained_variance_ratio_, atol=1e-6
+    )
+    # The codes' moments still come from every row.
+    np.testing.assert_allclose(subset.code_mean_, est.code_mean_, rtol=1e-5)
+
+
 def test_pca_start_explains_as_pca_does(X):
     # Before training, the model is PCA's solution: so is its explained variance.
     est = skae.AutoEncoderTransformer(
