@@ -23,6 +23,8 @@ from ._rowsource import INFERENCE_BATCH_SIZE, variance_width
 # Decoder passes (codes x rows) the explained variance may take at the end
 # of ``fit``: 1,000 codes of 60,000 rows would take half an hour on a CPU.
 TRUNCATION_ROW_BUDGET = 2_000_000
+# The fewest rows it is measured on, however wide the codes.
+TRUNCATION_MIN_ROWS = 4096
 
 
 class PrincipalCodesMixin:
@@ -166,7 +168,7 @@ def _batches(sources):
 
 def _spread_subset(source, n_rows):
     """``source``, or ``n_rows`` of its rows spread evenly over it if fewer."""
-    n_rows = max(n_rows, INFERENCE_BATCH_SIZE)
+    n_rows = max(n_rows, TRUNCATION_MIN_ROWS)
     if len(source) <= n_rows:
         return source
     return source.take(np.linspace(0, len(source) - 1, n_rows).astype(np.int64))

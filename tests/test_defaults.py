@@ -137,7 +137,7 @@ def test_best_epoch_is_kept_exactly():
         ("pca", 60, True),
     ],
 )
-def test_early_stopping_auto_holds_out_from_ten_validation_rows(
+def test_early_stopping_auto_holds_out_from_ten_validation_rows_or_one_from_pca(
     init, n_samples, holds_out
 ):
     # Ten validation rows, or one when the start is PCA's solution.

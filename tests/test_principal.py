@@ -47,7 +47,7 @@ def test_wide_codes_are_scored_on_a_subset_of_the_rows(X, monkeypatch):
     # One decoder pass per code and row: past the budget, the explained
     # variance comes from rows spread over the data, and stays close.
     est = skae.AutoEncoderTransformer(6, early_stopping=False, **FAST).fit(X)
-    monkeypatch.setattr(skae._principal, "INFERENCE_BATCH_SIZE", 50)
+    monkeypatch.setattr(skae._principal, "TRUNCATION_MIN_ROWS", 50)
     monkeypatch.setattr(skae._principal, "TRUNCATION_ROW_BUDGET", 6 * 100)
     subset = skae.AutoEncoderTransformer(6, early_stopping=False, **FAST).fit(X)
     np.testing.assert_allclose(
