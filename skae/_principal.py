@@ -10,6 +10,7 @@ trained), ``_prepare_fit``, ``_finish_fit``, ``_output_codes`` and
 ``_input_codes`` (the map between the network's codes and ``transform``'s).
 """
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -97,6 +98,13 @@ class PrincipalCodesMixin:
         else:
             totals = moments
         errors = [_truncation_errors(module, [s], moments.mean) for s in scored]
+        if self._orders_codes() and self._code_activation == "identity":
+            rebased = _rebase_if_better(module, scored, errors)
+            if rebased is not None:
+                errors = rebased
+                moments = code_moments(module, sources)._replace(
+                    total=moments.total, source_totals=moments.source_totals
+                )
         # R² with the first j codes, j = 1..width; the others at their mean.
         r2 = _r2(sum(errors), totals.total)
         ratio = np.diff(np.concatenate([[0.0], r2]))
@@ -198,6 +206,64 @@ def _truncation_errors(module, sources, code_mean):
     return errors.cpu().numpy()
 
 
+def _rebase_if_better(module, sources, errors):
+    """Put the codes in their principal basis where it truncates better.
+
+    The principal basis orders the codes as PCA orders its components: the
+    rows' best linear prediction from the codes, ``X ~ codes @ B``, is split
+    into uncorrelated directions of decreasing variance, and code ``j``
+    becomes the ``j``-th, scaled to that variance (PCA's scores). For a
+    linear autoencoder this *is* PCA, whatever basis training left (nested
+    dropout orders the codes only as far as its noisy gradients converge);
+    for a nonlinear one it is a guess, kept only where the summed
+    truncation errors (``errors``, one array per source) fall. The module
+    is rebased in place (:meth:`MLPAutoEncoder.rebase_codes`, which leaves
+    its outputs unchanged); returns the new errors, or None.
+    """
+    basis = _principal_basis(module, sources)
+    if basis is None:
+        return None
+    candidate = copy.deepcopy(module)
+    candidate.rebase_codes(*basis)
+    zero = np.zeros(len(basis[0]))
+    rebased = [_truncation_errors(candidate, [s], zero) for s in sources]
+    if np.sum(rebased) >= np.sum(errors):
+        return None
+    module.load_state_dict(candidate.state_dict())
+    return rebased
+
+
+def _principal_basis(module, sources):
+    """``(center, basis)`` of :func:`_rebase_if_better`, or None if degenerate.
+
+    With ``S`` the codes' covariance ``L L^T`` and ``C`` their covariance
+    with the rows, the rows' linear prediction has covariance
+    ``C^T S^-1 C = (L^-1 C)^T (L^-1 C)``; with ``L^-1 C = U s V^T``, the
+    codes ``(codes - center) @ L^-T U`` are uncorrelated of unit variance
+    and predict the rows along ``V`` with weights ``s``.
+    """
+    sums = {}
+    with torch.inference_mode():
+        for inputs in _batches(sources):
+            codes, x = module.encode(inputs).double(), inputs.double()
+            parts = {"n": len(x), "z": codes.sum(0), "x": x.sum(0)}
+            parts.update(zz=codes.T @ codes, zx=codes.T @ x)
+            for key, value in parts.items():
+                sums[key] = value + sums[key] if key in sums else value
+    n = sums["n"]
+    mean, x_mean = (sums[k].cpu().numpy() / n for k in ("z", "x"))
+    codes_cov = sums["zz"].cpu().numpy() / n - np.outer(mean, mean)
+    cross = sums["zx"].cpu().numpy() / n - np.outer(mean, x_mean)
+    try:
+        factor = np.linalg.cholesky(codes_cov)
+    except np.linalg.LinAlgError:
+        return None
+    u, s, _ = np.linalg.svd(np.linalg.solve(factor, cross), full_matrices=False)
+    if not s[-1] > 1e-6 * s[0]:
+        return None
+    return mean, np.linalg.solve(factor.T, u) * s
+
+
 def _whitening(covariance):
     """``(W, W^-1)`` such that ``(codes - mean) @ W`` has identity covariance.
 
@@ -210,7 +276,8 @@ def _whitening(covariance):
     scale = max(np.trace(covariance) / max(n, 1), np.finfo(np.float64).tiny)
     jitter = 1e-12 * scale * np.eye(n)
     factor = np.linalg.cholesky(covariance + jitter)
-    coloring = factor.T
+    # C order, as a model file gives it back, so that products agree bitwise.
+    coloring = np.ascontiguousarray(factor.T)
     whitening = np.linalg.inv(coloring)
     dead = np.diag(factor) < np.sqrt(1e-10 * scale)
     whitening[:, dead] = 0.0

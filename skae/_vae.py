@@ -17,8 +17,8 @@ from ._losses import (
     standard_normal_log_density,
     vae_log_likelihood,
 )
-from ._modules import GaussianEncoderAutoEncoder
 from ._training import REGULARISATION_ROWS, regularisation_scale
+from ._vae_modules import GaussianEncoderAutoEncoder
 
 # The base class's ``loss`` that each likelihood corresponds to: 'mse'
 # standardises the input, 'bce' checks that it lies in [0, 1].

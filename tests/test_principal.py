@@ -161,6 +161,63 @@ def test_ordered_codes_order_the_truncations(X):
     assert np.all(np.diff(errors) < 0)
 
 
+def test_linear_ordered_codes_are_the_principal_components():
+    # Rippel et al.'s theorem, from a random start: a linear autoencoder
+    # with ordered codes recovers PCA, components in order. Full batches
+    # and no weight decay, so that training reaches the optimum.
+    from scipy.linalg import subspace_angles
+
+    X = StandardScaler().fit_transform(load_digits().data)
+    est = skae.AutoEncoderTransformer(
+        4,
+        activation="identity",
+        hidden_layer_sizes=(),
+        init="random",
+        ordered_codes=True,
+        alpha=0.0,
+        batch_size=len(X),
+        learning_rate_init=0.01,
+        early_stopping=False,
+        tol=0.0,
+        max_iter=300,
+        n_iter_no_change=300,
+        random_state=0,
+    ).fit(X)
+    pca = PCA(4).fit(X)
+    np.testing.assert_allclose(
+        est.explained_variance_ratio_, pca.explained_variance_ratio_, atol=0.002
+    )
+    # The directions the first j codes move the reconstruction along.
+    steps = est.inverse_transform(est.code_mean_ + np.eye(4)) - est.inverse_transform(
+        est.code_mean_[None]
+    )
+    for j in range(1, 5):
+        angles = subspace_angles(steps[:j].T, pca.components_[:j].T)
+        assert np.degrees(angles.max()) < 3
+
+
+@pytest.mark.parametrize("linear_path", [False, True])
+@pytest.mark.parametrize("hidden", [(), (8,)])
+def test_rebased_codes_leave_the_outputs_unchanged(linear_path, hidden):
+    import torch
+
+    from skae._modules import MLPAutoEncoder
+
+    generator = torch.Generator().manual_seed(0)
+    module = MLPAutoEncoder(6, 3, hidden, linear_path=linear_path).double()
+    module.reset_parameters(generator)
+    for p in module.parameters():
+        p.data.normal_(generator=generator)
+    x = torch.randn(20, 6, dtype=torch.float64, generator=generator)
+    with torch.no_grad():
+        codes, output = module.encode(x), module.decode(module.encode(x))
+        center = torch.randn(3, dtype=torch.float64, generator=generator)
+        basis = torch.randn(3, 3, dtype=torch.float64, generator=generator)
+        module.rebase_codes(center.numpy(), basis.numpy())
+        torch.testing.assert_close(module.encode(x), (codes - center) @ basis)
+        torch.testing.assert_close(module.decode(module.encode(x)), output)
+
+
 def test_nested_dropout_only_while_training():
     import torch
 
