@@ -244,9 +244,17 @@ class TrainingMixin:
         return self.learning_rate_init * growth**AUTO_LEARNING_RATE_POWER
 
     def _effective_alpha(self, n_samples):
-        """``alpha``, scaled by ``regularisation_scale``: the decay measured
-        best on a few thousand rows overregularised 60,000."""
-        return self.alpha * regularisation_scale(n_samples)
+        """``alpha``, scaled by ``regularisation_scale`` and taken per step at
+        ``learning_rate_init``.
+
+        The decay measured best on a few thousand rows overregularised
+        60,000; and AdamW shrinks the weights by the learning rate times the
+        decay at every step, so the decay is divided by the learning rate's
+        batch-growth factor (see ``_effective_learning_rate``), which would
+        otherwise shrink the weights faster with every larger batch.
+        """
+        growth = self._effective_learning_rate(n_samples) / self.learning_rate_init
+        return self.alpha * regularisation_scale(n_samples) / growth
 
     def _build_net(
         self,

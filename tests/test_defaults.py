@@ -202,17 +202,28 @@ def test_fitted_net_trains_with_the_auto_batch_and_rate():
     assert np.isclose(ae.net_.lr, 1e-3 * np.sqrt(130 / 64))
     # One epoch of 11,700 training rows in 90 steps of 130.
     assert ae.net_.history[-1, "train_batch_count"] == 90
-    # The weight decay falls as 4,000 / n_samples above 4,000 rows, on the
-    # connection weights only.
+    # The weight decay falls as 4,000 / n_samples above 4,000 rows, and is
+    # taken at the base learning rate; on the connection weights only.
     decays = sorted(g["weight_decay"] for g in ae.net_.optimizer_.param_groups)
-    assert decays == [0.0, pytest.approx(ae.alpha * 4000 / 13000)]
+    expected = ae.alpha * 4000 / 13000 / np.sqrt(130 / 64)
+    assert decays == [0.0, pytest.approx(expected)]
 
 
-@pytest.mark.parametrize("n_samples, factor", [(100, 1.0), (4000, 1.0), (8000, 0.5)])
-def test_weight_decay_scales_with_the_rows_above_4000(n_samples, factor):
+@pytest.mark.parametrize(
+    "n_samples, factor",
+    [(100, 1.0), (4000, 1.0), (8000, 0.5), (60000, 4000 / 60000)],
+)
+@pytest.mark.parametrize("batch_size", ["auto", 256])
+def test_weight_decay_per_step_scales_with_the_rows_above_4000(
+    n_samples, factor, batch_size
+):
+    # AdamW shrinks the weights by the learning rate times the decay at
+    # each step: that falls as 4,000 / n_samples, however the batch (and
+    # with it the learning rate) grows.
     for alpha in (1.0, 1e-4):
-        ae = AutoEncoderTransformer(alpha=alpha)
-        assert ae._effective_alpha(n_samples) == pytest.approx(alpha * factor)
+        ae = AutoEncoderTransformer(alpha=alpha, batch_size=batch_size)
+        shrink = ae._effective_alpha(n_samples) * ae._effective_learning_rate(n_samples)
+        assert shrink == pytest.approx(alpha * factor * ae.learning_rate_init)
 
 
 def test_warm_start_trains_with_the_new_weight_decay():
