@@ -214,7 +214,12 @@ class TestTraining:
         # Stopped after 3 epochs without an improvement by tol.
         stopping = dict(ae.net_.callbacks_)["stopping"]
         assert stopping.misses_ == 3 and stopping.load_best
-        assert stopping.best_epoch_ == ae.n_iter_ - 3
+        # The weights kept are the lowest validation loss's: the last epoch
+        # that beat the best by tol (three before the end) or a later one
+        # that improved on it by less.
+        assert ae.n_iter_ - 3 <= stopping.best_epoch_ <= ae.n_iter_
+        best = ae.validation_scores_[stopping.best_epoch_ - 1]
+        assert best == ae.best_validation_score_
 
     def test_warm_start_continues(self, X):
         ae = AutoEncoderTransformer(3, warm_start=True, **{**FAST, "tol": 0.0})
