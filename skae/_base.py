@@ -463,9 +463,14 @@ class _BaseAutoEncoder(
         The base class draws from the Gaussian fitted to the training codes
         (``code_mean_``, ``code_covariance_``).
         """
-        return rng.multivariate_normal(
-            self.code_mean_, self.code_covariance_, size=n_samples
-        )
+        # A Cholesky factor, not ``RandomState.multivariate_normal``'s SVD,
+        # whose axes turn with the LAPACK build where variances are close:
+        # the same ``random_state`` drew other rows on another CPU.
+        covariance = self.code_covariance_
+        jitter = 1e-10 * max(np.trace(covariance), np.finfo(np.float64).tiny)
+        factor = np.linalg.cholesky(covariance + jitter * np.eye(len(covariance)))
+        draws = rng.standard_normal((n_samples, len(covariance)))
+        return self.code_mean_ + draws @ factor.T
 
     def _module_device(self):
         return next(self.net_.module_.parameters()).device
