@@ -111,6 +111,11 @@ class NestedDropout(nn.Module):
         return torch.where(mask, codes, codes.detach().mean(dim=0))
 
 
+def _linears(stack):
+    """The linear layers of ``stack``, in order."""
+    return [m for m in stack if isinstance(m, nn.Linear)]
+
+
 def _glorot_init(stack, activation, last_activation, generator):
     """Glorot-initialise the linear layers of ``stack`` from ``generator``.
 
@@ -118,7 +123,7 @@ def _glorot_init(stack, activation, last_activation, generator):
     output: ``activation`` for all but the last linear layer, and
     ``last_activation`` for the last. Biases start at zero.
     """
-    linears = [m for m in stack if isinstance(m, nn.Linear)]
+    linears = _linears(stack)
     for i, layer in enumerate(linears):
         name = last_activation if i == len(linears) - 1 else activation
         gain = nn.init.calculate_gain(_GAINS[name])
@@ -275,7 +280,7 @@ class MLPAutoEncoder(nn.Module):
         self.encoder.skip.copy_(components)
         self.decoder.skip.copy_(components.T)
         for stack in self._stacks():
-            last = [m for m in stack if isinstance(m, nn.Linear)][-1]
+            last = _linears(stack)[-1]
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
@@ -296,18 +301,18 @@ class MLPAutoEncoder(nn.Module):
         center = torch.as_tensor(center, **like)
         basis = torch.as_tensor(basis, **like)
         inverse_t = torch.linalg.inv(basis).T
-        last = [m for m in encoder if isinstance(m, nn.Linear)][-1]
+        last = _linears(encoder)[-1]
         last.weight.copy_(basis.T @ last.weight.double())
         last.bias.copy_((last.bias.double() - center) @ basis)
-        first = [m for m in decoder if isinstance(m, nn.Linear)][0]
+        decoder_linears = _linears(decoder)
+        first, out = decoder_linears[0], decoder_linears[-1]
         first.bias.add_((first.weight.double() @ center).to(first.bias.dtype))
         first.weight.copy_(first.weight.double() @ inverse_t)
         if isinstance(self.encoder, LinearSkip):
             self.encoder.skip.copy_(basis.T @ self.encoder.skip.double())
         if isinstance(self.decoder, LinearSkip):
             skip = self.decoder.skip.double()
-            out = [m for m in decoder if isinstance(m, nn.Linear)][-1]
-            out.bias.add_((skip @ center).to(first.bias.dtype))
+            out.bias.add_((skip @ center).to(out.bias.dtype))
             self.decoder.skip.copy_(skip @ inverse_t)
 
 
