@@ -9,7 +9,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -23,15 +23,12 @@ from ._autoencoder import AutoEncoderTransformer
 from ._base import _BaseAutoEncoder
 from ._data import inference_rows, lazy_array, read_rows, streams, training_rows
 from ._docstrings import fill_doc
+from ._labels import UNLABELED, labeled_rows, spread_labels
 from ._losses import CrossEntropy
 from ._modules import EncoderClassifier
 from ._net import infer_batches
 from ._training import TrainingMixin
-from ._validation import clear_fitted_state, user_stacklevel, validate_lazy
-
-# The label of unlabeled rows, as in ``sklearn.semi_supervised``.
-UNLABELED = -1
-
+from ._validation import clear_fitted_state, validate_lazy
 
 @fill_doc
 class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
@@ -43,10 +40,12 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
 
     1. an :class:`AutoEncoderTransformer` learns to reconstruct *all* rows
        (``pretraining_max_iter`` epochs), so that its encoder captures the
-       structure of the data without any label;
-    2. a softmax layer on the encoder's codes is trained on the labeled rows,
-       the encoder frozen;
-    3. all weights are fine-tuned on the labeled rows.
+       structure of the data without any label; with ``pseudo_labels=
+       'spread'``, the labels then spread to the unlabeled rows over the
+       nearest-neighbour graph of their codes;
+    2. a softmax layer on the encoder's codes is trained on the labeled rows
+       (and the rows labels spread to), the encoder frozen;
+    3. all weights are fine-tuned on the same rows.
 
     With every row labeled it is a fully supervised classifier whose
     network starts from an autoencoder's weights.
@@ -71,6 +70,19 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         Dropout rate after every hidden layer, in all three stages.
 
     {batch_size}
+
+    pseudo_labels : {{'spread'}} or None, default='spread'
+        What the unlabeled rows add after pretraining. ``'spread'``: label
+        spreading (Zhou et al., 2004; :class:`~sklearn.semi_supervised.
+        LabelSpreading`, ``kernel='knn'``, 15 neighbours, ``alpha=0.8``)
+        over the pretrained codes gives each its most likely label, and
+        stages 2 and 3 train on every row. None: they train on the labeled
+        rows alone. On full MNIST with 10 labels per class (784-600-600-50)
+        the test error fell from 25.1 % to {semi_spread} %; on digits with
+        5 labels per class it fell in each of three splits (see
+        ``tests/test_semisupervised.py``). No effect where every row is
+        labeled or without pretraining. The graph's nearest-neighbour
+        search grows with the square of the rows (12 s at 60,000 rows).
 
     pretraining_max_iter : int, default=100
         Maximum number of epochs of the autoencoder, over all rows. ``0``
@@ -127,7 +139,12 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         Number of supervised epochs run (stages 2 and 3).
 
     n_labeled_ : int
-        Number of labeled rows used in stages 2 and 3.
+        Number of labeled rows.
+
+    transduction_ : ndarray of shape (n_samples,)
+        The label of each training row in stages 2 and 3: its own, the
+        spread one (``pseudo_labels='spread'``), or ``-1`` for a row they
+        did not train on.
 
     {input_attributes}
 
@@ -185,6 +202,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             }
         },
         "pretraining_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "pseudo_labels": [StrOptions({"spread"}), None],
     }
 
     def __init__(
@@ -197,6 +215,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
+        pseudo_labels="spread",
         pretraining_max_iter=100,
         learning_rate_init=1e-3,
         max_iter=200,
@@ -214,6 +233,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.dropout = dropout
         self.batch_size = batch_size
+        self.pseudo_labels = pseudo_labels
         self.pretraining_max_iter = pretraining_max_iter
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
@@ -233,9 +253,8 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, labeled and unlabeled rows. A memory-mapped or
             lazily read array larger than scikit-learn's ``working_memory``
-            is streamed to the autoencoder (see
-            :meth:`AutoEncoderTransformer.fit`); only its labeled rows are
-            read into memory.
+            is streamed (see :meth:`AutoEncoderTransformer.fit`); a part
+            of its rows that stages 2 and 3 train on is read into memory.
         y : array-like of shape (n_samples,)
             Labels; ``-1`` marks an unlabeled row (see Notes).
 
@@ -254,7 +273,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         """The phases of ``fit``."""
         X, y, streamed = self._validate_training_data(X, y)
-        labeled = _labeled(y)
+        labeled = labeled_rows(y)
         # Only labels: an object array may mix them with the integer -1.
         check_classification_targets(y[labeled])
         classes, y_index = np.unique(y[labeled], return_inverse=True)
@@ -268,7 +287,8 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         ae_seed, seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
         autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
-        rows = self._labeled_rows(X, labeled, streamed, y_index, device)
+        y_index = self._transduction(autoencoder, X, labeled, y_index)
+        rows = self._labeled_rows(X, y_index, streamed, device)
         rows = rows.standardised(shift, scale)
         module = EncoderClassifier(encoder, self.n_components, len(classes))
         generator = torch.Generator().manual_seed(seed)
@@ -293,6 +313,9 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = list(net.history[:, "train_loss"])
         self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
         self.n_labeled_ = int(labeled.sum())
+        self.transduction_ = y.copy()
+        spread = ~labeled & (y_index != UNLABELED)
+        self.transduction_[spread] = classes[y_index[spread]]
         self._warn_unconverged(net, len(self.loss_curve_), "epochs of fine-tuning")
         return self
 
@@ -356,17 +379,31 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
         return autoencoder, encoder, (autoencoder.shift_, autoencoder.scale_)
 
-    def _labeled_rows(self, X, labeled, streamed, y_index, device):
-        """The labeled rows, with their class indices as targets.
+    def _transduction(self, autoencoder, X, labeled, y_index):
+        """Class index of every row that stages 2 and 3 train on, -1 elsewhere.
 
-        Those of a streamed array are read block by block, and held in
-        memory.
+        The labeled rows' ``y_index``, and with ``pseudo_labels='spread'``
+        the labels spread to the other rows over the pretrained codes.
         """
-        if streamed:
-            X = read_rows(X, np.flatnonzero(labeled), check=self._value_check())
-        else:
-            X = X[labeled]
-        targets = torch.as_tensor(y_index, dtype=torch.long)
+        if self.pseudo_labels is None or autoencoder is None or labeled.all():
+            y_all = np.full(len(labeled), UNLABELED, dtype=np.int64)
+            y_all[labeled] = y_index
+            return y_all
+        return spread_labels(autoencoder.transform(X), y_index, labeled)
+
+    def _labeled_rows(self, X, y_index, streamed, device):
+        """The rows whose class index is not -1, with it as their target.
+
+        A streamed array stays streamed where every row is taken; a part
+        of it is read block by block, and held in memory.
+        """
+        kept = y_index != UNLABELED
+        if not kept.all():
+            if streamed:
+                X = read_rows(X, np.flatnonzero(kept), check=self._value_check())
+            else:
+                X = X[kept]
+        targets = torch.as_tensor(y_index[kept], dtype=torch.long)
         check = self._value_check(float32_range=True)
         return training_rows(X, device=device, check=check, targets=targets)
 
@@ -477,24 +514,3 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         tags.input_tags.positive_only = self.loss in ("bce", "poisson", "softmax")
         return tags
 
-
-def _labeled(y):
-    """Mask of the labeled rows of ``y`` (see AutoEncoderClassifier's Notes)."""
-    if y.dtype.kind in "US":
-        return np.ones(len(y), dtype=bool)
-    if y.dtype.kind == "O":
-        unlabeled = np.array(
-            [isinstance(v, Integral) and v == UNLABELED for v in y], dtype=bool
-        )
-    else:
-        unlabeled = y == UNLABELED
-    if unlabeled.any() and len(np.unique(y[~unlabeled])) < 2:
-        warnings.warn(
-            "y holds -1 and a single other class: -1 is read as a class label "
-            "(as in binary labels {-1, 1}), not as the mark of unlabeled rows. "
-            "Label rows of at least two classes for semi-supervised training.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-        return np.ones(len(y), dtype=bool)
-    return ~unlabeled
