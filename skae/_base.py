@@ -36,6 +36,7 @@ from ._display import NetworkDiagramMixin
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
+from ._principal import cholesky_factor
 from ._training import TrainingMixin
 from ._validation import (
     check_same_architecture,
@@ -466,10 +467,8 @@ class _BaseAutoEncoder(
         # A Cholesky factor, not ``RandomState.multivariate_normal``'s SVD,
         # whose axes turn with the LAPACK build where variances are close:
         # the same ``random_state`` drew other rows on another CPU.
-        covariance = self.code_covariance_
-        jitter = 1e-10 * max(np.trace(covariance), np.finfo(np.float64).tiny)
-        factor = np.linalg.cholesky(covariance + jitter * np.eye(len(covariance)))
-        draws = rng.standard_normal((n_samples, len(covariance)))
+        factor = cholesky_factor(self.code_covariance_)
+        draws = rng.standard_normal((n_samples, len(factor)))
         return self.code_mean_ + draws @ factor.T
 
     def _module_device(self):

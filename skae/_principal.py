@@ -264,6 +264,21 @@ def _principal_basis(module, sources):
     return mean, np.linalg.solve(factor.T, u) * s
 
 
+def cholesky_factor(covariance):
+    """The lower Cholesky factor of a covariance, singular ones included.
+
+    ``1e-12`` of the mean variance is added to the diagonal, so that the
+    factor exists where codes are collinear or constant.
+    """
+    jitter = 1e-12 * _mean_variance(covariance)
+    return np.linalg.cholesky(covariance + jitter * np.eye(len(covariance)))
+
+
+def _mean_variance(covariance):
+    n = max(len(covariance), 1)
+    return max(np.trace(covariance) / n, np.finfo(np.float64).tiny)
+
+
 def _whitening(covariance):
     """``(W, W^-1)`` such that ``(codes - mean) @ W`` has identity covariance.
 
@@ -272,13 +287,10 @@ def _whitening(covariance):
     truncates the codes. A code that never varies (whitened, it would be
     infinite) is left at zero variance.
     """
-    n = len(covariance)
-    scale = max(np.trace(covariance) / max(n, 1), np.finfo(np.float64).tiny)
-    jitter = 1e-12 * scale * np.eye(n)
-    factor = np.linalg.cholesky(covariance + jitter)
+    factor = cholesky_factor(covariance)
     # C order, as a model file gives it back, so that products agree bitwise.
     coloring = np.ascontiguousarray(factor.T)
     whitening = np.linalg.inv(coloring)
-    dead = np.diag(factor) < np.sqrt(1e-10 * scale)
+    dead = np.diag(factor) < np.sqrt(1e-10 * _mean_variance(covariance))
     whitening[:, dead] = 0.0
     return whitening, coloring

@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
@@ -23,12 +22,19 @@ from ._autoencoder import AutoEncoderTransformer
 from ._base import _BaseAutoEncoder
 from ._data import inference_rows, lazy_array, read_rows, streams, training_rows
 from ._docstrings import fill_doc
-from ._labels import UNLABELED, labeled_rows, spread_labels
+from ._labels import (
+    UNLABELED,
+    decode_labels,
+    encode_labels,
+    every_row,
+    spread_labels,
+)
 from ._losses import CrossEntropy
 from ._modules import EncoderClassifier
 from ._net import infer_batches
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, validate_lazy
+
 
 @fill_doc
 class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
@@ -273,22 +279,16 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         """The phases of ``fit``."""
         X, y, streamed = self._validate_training_data(X, y)
-        labeled = labeled_rows(y)
-        # Only labels: an object array may mix them with the integer -1.
-        check_classification_targets(y[labeled])
-        classes, y_index = np.unique(y[labeled], return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs labeled rows of at least two "
-                f"classes; the labeled rows hold {len(classes)} class(es)."
-            )
+        labeled, classes, y_index = encode_labels(y, type(self).__name__)
         device = self._training_device()
         rng = check_random_state(self.random_state)
         ae_seed, seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
         autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
-        y_index = self._transduction(autoencoder, X, labeled, y_index)
-        rows = self._labeled_rows(X, y_index, streamed, device)
+        y_all = every_row(labeled, y_index)
+        if self.pseudo_labels == "spread" and autoencoder is not None:
+            y_all = spread_labels(autoencoder.transform(X), y_all)
+        rows = self._training_rows(X, y_all, streamed, device)
         rows = rows.standardised(shift, scale)
         module = EncoderClassifier(encoder, self.n_components, len(classes))
         generator = torch.Generator().manual_seed(seed)
@@ -313,9 +313,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = list(net.history[:, "train_loss"])
         self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
         self.n_labeled_ = int(labeled.sum())
-        self.transduction_ = y.copy()
-        spread = ~labeled & (y_index != UNLABELED)
-        self.transduction_[spread] = classes[y_index[spread]]
+        self.transduction_ = decode_labels(y, labeled, classes, y_all)
         self._warn_unconverged(net, len(self.loss_curve_), "epochs of fine-tuning")
         return self
 
@@ -379,31 +377,18 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
         return autoencoder, encoder, (autoencoder.shift_, autoencoder.scale_)
 
-    def _transduction(self, autoencoder, X, labeled, y_index):
-        """Class index of every row that stages 2 and 3 train on, -1 elsewhere.
+    def _training_rows(self, X, y_all, streamed, device):
+        """Rows with a class index in ``y_all`` (not -1), it as their target.
 
-        The labeled rows' ``y_index``, and with ``pseudo_labels='spread'``
-        the labels spread to the other rows over the pretrained codes.
+        A streamed array stays streamed whole; a part is read into memory.
         """
-        if self.pseudo_labels is None or autoencoder is None or labeled.all():
-            y_all = np.full(len(labeled), UNLABELED, dtype=np.int64)
-            y_all[labeled] = y_index
-            return y_all
-        return spread_labels(autoencoder.transform(X), y_index, labeled)
-
-    def _labeled_rows(self, X, y_index, streamed, device):
-        """The rows whose class index is not -1, with it as their target.
-
-        A streamed array stays streamed where every row is taken; a part
-        of it is read block by block, and held in memory.
-        """
-        kept = y_index != UNLABELED
+        kept = y_all != UNLABELED
         if not kept.all():
             if streamed:
                 X = read_rows(X, np.flatnonzero(kept), check=self._value_check())
             else:
                 X = X[kept]
-        targets = torch.as_tensor(y_index[kept], dtype=torch.long)
+        targets = torch.as_tensor(y_all[kept], dtype=torch.long)
         check = self._value_check(float32_range=True)
         return training_rows(X, device=device, check=check, targets=targets)
 
@@ -513,4 +498,3 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.input_tags.positive_only = self.loss in ("bce", "poisson", "softmax")
         return tags
-
