@@ -251,7 +251,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Pretrain on all rows, then train on the labeled ones.
+        """Pretrain on all rows, spread the labels, then train on the labels.
 
         Parameters
         ----------
