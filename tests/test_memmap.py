@@ -13,6 +13,7 @@ from skae import (
     DenoisingAE,
 )
 from skae._data import StreamedRows
+from skae._rowsource import INFERENCE_BATCH_SIZE
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -380,13 +381,17 @@ def test_classifier_streams_a_memmap(tmp_path, low_rank):
     params = dict(n_components=4, hidden_layer_sizes=(16,), random_state=0)
     params.update(pretraining_max_iter=3, max_iter=5)
     in_memory = AutoEncoderClassifier(**params).fit(train, y)
-    reads = _Reads(train)
+    reads, labeled_only = _Reads(train), _Reads(train)
     with config_context(working_memory=1):
         streamed = AutoEncoderClassifier(**params).fit(X, y)
         AutoEncoderClassifier(**params).fit(reads, y)
+        AutoEncoderClassifier(pseudo_labels=None, **params).fit(labeled_only, y)
     # Never read whole: blocks of the autoencoder's buffers, and blocks
-    # holding the labeled rows (with the unlabeled ones between them).
-    assert max(reads.reads) <= 2**20 // 2 // (4 * 32) // 64
+    # holding the labeled rows (with the unlabeled ones between them); the
+    # codes the labels spread over are computed batch by batch, as
+    # transform reads a memmap.
+    assert max(labeled_only.reads) <= 2**20 // 2 // (4 * 32) // 64
+    assert max(reads.reads) <= INFERENCE_BATCH_SIZE < len(train)
     assert streamed.n_features_in_ == 32
     y_test = (test[:, 0] > np.median(train[:, 0])).astype(int)
     assert streamed.score(test, y_test) > in_memory.score(test, y_test) - 0.05
