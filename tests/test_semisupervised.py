@@ -98,7 +98,8 @@ def test_spread_labels_train_every_row_and_beat_the_labeled_rows_alone(digits):
 
 
 def test_spread_labels_leave_rows_no_label_reaches():
-    # Two labeled blobs and a third, far away and without a label: its rows
+    # Two labeled blobs and a third without a label, on the other side of the
+    # centre (the graph joins rows whose centred codes point alike): its rows
     # are not trained on, and keep -1.
     rng = np.random.RandomState(0)
     centres = np.repeat([[0.0, 0.0], [10.0, 0.0], [1000.0, 1000.0]], 40, axis=0)
