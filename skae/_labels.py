@@ -58,10 +58,10 @@ def labeled_rows(y):
 
 
 def encode_labels(y, name):
-    """``(labeled, classes, y_index)``: the labeled rows' mask, classes, indices.
+    """``(labeled, classes, y_all)``: the labeled rows' mask, classes, indices.
 
-    ``y_index`` holds the class index (into ``classes``) of each labeled
-    row, in row order. ``name`` is the estimator's, for the error raised
+    ``y_all`` holds each row's class index (into ``classes``), ``-1`` for
+    an unlabeled row. ``name`` is the estimator's, for the error raised
     where fewer than two classes are labeled.
     """
     labeled = labeled_rows(y)
@@ -73,7 +73,9 @@ def encode_labels(y, name):
             f"{name} needs labeled rows of at least two classes; the labeled "
             f"rows hold {len(classes)} class(es)."
         )
-    return labeled, classes, y_index
+    y_all = np.full(len(y), UNLABELED, dtype=np.int64)
+    y_all[labeled] = y_index
+    return labeled, classes, y_all
 
 
 def decode_labels(y, labeled, classes, y_all):
@@ -86,13 +88,6 @@ def decode_labels(y, labeled, classes, y_all):
     spread = ~labeled & (y_all != UNLABELED)
     labels[spread] = classes[y_all[spread]]
     return labels
-
-
-def every_row(labeled, y_index):
-    """Class index of every row: ``y_index`` on the ``labeled`` ones, else -1."""
-    y_all = np.full(len(labeled), UNLABELED, dtype=np.int64)
-    y_all[labeled] = y_index
-    return y_all
 
 
 def spread_labels(codes, y_all):

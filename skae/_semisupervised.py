@@ -26,7 +26,6 @@ from ._labels import (
     UNLABELED,
     decode_labels,
     encode_labels,
-    every_row,
     spread_labels,
 )
 from ._losses import CrossEntropy
@@ -278,13 +277,12 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         """The phases of ``fit``."""
         X, y, streamed = self._validate_training_data(X, y)
-        labeled, classes, y_index = encode_labels(y, type(self).__name__)
+        labeled, classes, y_all = encode_labels(y, type(self).__name__)
         device = self._training_device()
         rng = check_random_state(self.random_state)
         ae_seed, seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
         autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
-        y_all = every_row(labeled, y_index)
         if self.pseudo_labels == "spread" and autoencoder is not None:
             y_all = spread_labels(autoencoder.transform(X), y_all)
         rows = self._training_rows(X, y_all, streamed, device)
