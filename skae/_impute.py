@@ -19,7 +19,7 @@ from ._docstrings import fill_doc
 from ._gaussian import MAX_FEATURES, MAX_ROWS, conditional_mean, fit_normal
 from ._losses import ObservedSquaredError
 from ._missing import held_out_blend, hide_entries, observed_moments, split_inputs
-from ._net import infer_batches
+from ._net import infer_batches, loss_curve
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, holds_out
 
@@ -339,7 +339,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         self.net_ = net
         self._fit_blend(train, valid, rng)
         self.n_iter_ = len(net.history)
-        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.loss_curve_ = loss_curve(net)
         self.early_stopping_ = validation
         self._warn_unconverged(net, self.n_iter_)
 

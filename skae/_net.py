@@ -168,6 +168,11 @@ def _total(n, sums):
     return float(sums["x2"] - torch.sum(sums["x"] ** 2) / n)
 
 
+def loss_curve(net):
+    """The training loss of each epoch that ``net`` finished."""
+    return [row["train_loss"] for row in net.history]
+
+
 class KeepBestStopping(EarlyStopping):
     """skorch's ``EarlyStopping``, keeping the best weights it has seen.
 
@@ -295,6 +300,19 @@ class AutoEncoderNet(NeuralNet):
             self.module_.eval()
 
     # Data path ---------------------------------------------------------
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's, forgetting the history row of an epoch cut short.
+
+        skorch catches ``KeyboardInterrupt`` (Ctrl-C, or a stopping
+        callback) and ends training; an interrupt inside an epoch leaves
+        that epoch's row in the history without its loss. The epochs counted
+        (``n_iter_``) and the loss curve are those that finished.
+        """
+        super().partial_fit(X, y, classes=classes, **fit_params)
+        if len(self.history) and "train_loss" not in self.history[-1]:
+            del self.history[-1]
+        return self
+
     def get_split_datasets(self, X, y=None, **fit_params):
         return X
 

@@ -11,6 +11,7 @@ those layers of the deep network in place, so stacking needs no copying.
 from torch import nn
 
 from ._losses import ReconstructionLoss
+from ._net import loss_curve
 
 
 class _Stage(nn.Module):
@@ -90,7 +91,7 @@ def greedy_pretrain(estimator, net, rows, max_iter):
         stage_net.generator = net.generator
         stage_net.host_generator = net.host_generator
         stage_net.partial_fit((rows, None))
-        curves.append(list(stage_net.history[:, "train_loss"]))
+        curves.append(loss_curve(stage_net))
         if depth < len(encoder) - 1:
             stage.eval()
             n_out = stage.encoder[0].out_features

@@ -30,7 +30,7 @@ from ._labels import (
 )
 from ._losses import CrossEntropy
 from ._modules import EncoderClassifier
-from ._net import infer_batches
+from ._net import infer_batches, loss_curve
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, validate_lazy
 
@@ -299,7 +299,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             encoder.requires_grad_(False)
             head_net = self._supervised_stage(module, rows, device, seed)
             encoder.requires_grad_(True)
-            head_loss_curve = list(head_net.history[:, "train_loss"])
+            head_loss_curve = loss_curve(head_net)
         net = self._supervised_stage(module, rows, device, seed + 1)
 
         self.classes_ = classes
@@ -307,7 +307,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.shift_, self.scale_ = shift, scale
         self.net_ = net
         self.head_loss_curve_ = head_loss_curve
-        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.loss_curve_ = loss_curve(net)
         self.n_iter_ = len(self.head_loss_curve_) + len(self.loss_curve_)
         self.n_labeled_ = int(labeled.sum())
         self.transduction_ = decode_labels(y, labeled, classes, y_all)

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
-from ._net import AutoEncoderNet, KeepBestStopping, distributed_shard
+from ._net import AutoEncoderNet, KeepBestStopping, distributed_shard, loss_curve
 from ._rowsource import principal_axes
 from ._validation import (
     check_precision,
@@ -336,17 +336,17 @@ class TrainingMixin:
         """Fitted attributes of the training history, as MLPRegressor names them."""
         history = self.net_.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
+        self.loss_curve_ = loss_curve(self.net_)
         # As MLPRegressor: validation scores when rows were held out, else loss.
         self.validation_scores_ = self.best_validation_score_ = None
         self.best_loss_ = None
         scores = [-h["valid_loss"] for h in history if "valid_loss" in h]
-        if "valid_loss" in history[-1]:
+        if len(history) and "valid_loss" in history[-1]:
             self.validation_scores_ = scores
             # The kept model's, which may be the one training started from.
             stopping = dict(self.net_.callbacks_)["stopping"]
             self.best_validation_score_ = -stopping.best_loss_
-        else:
+        elif self.loss_curve_:
             self.best_loss_ = min(self.loss_curve_)
         if check_convergence:
             self._warn_unconverged(self.net_, self.n_iter_ - n_before)

@@ -327,6 +327,26 @@ class TestTraining:
         assert ae.n_iter_ == 3
         assert np.isfinite(ae.transform(X)).all()
 
+    @pytest.mark.parametrize("batches", [1, 7])
+    def test_interrupt_inside_an_epoch_counts_the_finished_ones(self, X, batches):
+        # Ctrl-C inside an epoch: that epoch is not counted, whether it was
+        # the first (no epoch finished: no loss yet) or a later one.
+        class Interrupt(Callback):
+            def on_train_begin(self, net, **kwargs):
+                self.batches = 0
+
+            def on_batch_end(self, net, **kwargs):
+                self.batches += 1
+                if self.batches == batches:
+                    raise KeyboardInterrupt
+
+        ae = AutoEncoderTransformer(
+            3, batch_size=16, callbacks=[Interrupt()], **FAST
+        ).fit(X)
+        finished = (batches - 1) // -(-len(X) // 16)
+        assert ae.n_iter_ == len(ae.loss_curve_) == finished
+        assert np.isfinite(ae.transform(X)).all()
+
     def test_verbose_prints_epoch_table(self, X, capsys):
         AutoEncoderTransformer(3, verbose=1, **FAST).fit(X)
         out = capsys.readouterr().out
