@@ -317,6 +317,36 @@ class TestTraining:
         # The user's objects are copied, not mutated.
         assert not hasattr(counter, "epochs")
 
+    def test_grown_learning_rate_is_reached_over_the_first_epoch(self):
+        # batch_size='auto' grows the batch and the rate beyond 6,400 rows;
+        # the first epoch ramps the rate up from learning_rate_init.
+        class Rates(Callback):
+            def initialize(self):
+                self.rates = []
+                return self
+
+            def on_batch_end(self, net, training=False, **kwargs):
+                if training:
+                    self.rates.append(net.optimizer_.param_groups[0]["lr"])
+
+        X = np.random.RandomState(0).normal(size=(25_600, 4)).astype(np.float32)
+        ae = AutoEncoderTransformer(
+            2,
+            hidden_layer_sizes=(4,),
+            max_iter=2,
+            early_stopping=False,
+            callbacks=[("rates", Rates())],
+            random_state=0,
+        ).fit(X)
+        rates = np.array(dict(ae.net_.callbacks_)["rates"].rates)
+        grown = ae.net_.lr
+        assert grown == pytest.approx(1e-3 * 2)  # batches of 256: 4 x 64 rows
+        assert len(rates) == 200
+        first, second = rates[:100], rates[100:]
+        assert first[0] == pytest.approx(1e-3 + 1e-3 / 100)
+        assert np.all(np.diff(first) > 0) and first[-1] == pytest.approx(grown)
+        np.testing.assert_allclose(second, grown)
+
     def test_interrupted_fit_leaves_usable_model(self, X):
         class Interrupt(Callback):
             def on_epoch_end(self, net, **kwargs):
