@@ -98,7 +98,9 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
 
     max_iter : int, default=200
         Maximum number of epochs of each supervised stage (training the
-        head, then fine-tuning), over the labeled rows.
+        head, then fine-tuning), over the labeled rows. Each stage stops as
+        ``n_iter_no_change`` says and keeps the weights of its epoch of
+        lowest training loss.
 
     {tol}
 
@@ -397,6 +399,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             len(rows),
             criterion=CrossEntropy(),
             max_epochs=self.max_iter,
+            keep_best=True,  # not a loss spike never recovered from
         )
         net.initialize()
         return self._train_net(net, rows, None, seeds=(seed, seed))

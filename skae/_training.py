@@ -271,6 +271,7 @@ class TrainingMixin:
         criterion=None,
         max_epochs=None,
         validation=False,
+        keep_best=False,
         callbacks=(),
     ):
         """The skorch net that trains ``module``.
@@ -278,14 +279,16 @@ class TrainingMixin:
         ``criterion`` defaults to ``_build_criterion()``, ``max_epochs`` to
         ``max_iter``; with ``validation`` training stops on the held-out
         loss and keeps the best model (see ``KeepBestStopping``), otherwise
-        on the training loss. ``callbacks`` come after the stopping one.
+        on the training loss, keeping the weights of the epoch with the
+        lowest training loss where ``keep_best``. ``callbacks`` come after
+        the stopping one.
         """
         stopping = KeepBestStopping(
             monitor="valid_loss" if validation else "train_loss",
             patience=self.n_iter_no_change,
             threshold=self.tol,
             threshold_mode="abs",
-            load_best=validation,
+            load_best=validation or keep_best,
         )
         lr = self._effective_learning_rate(n_samples)
         batch_size = self._effective_batch_size(n_samples)
