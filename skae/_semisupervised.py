@@ -399,7 +399,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             len(rows),
             criterion=CrossEntropy(),
             max_epochs=self.max_iter,
-            keep_best=True,  # not a loss spike never recovered from
+            keep_best=True,  # the best epoch, not a late spike of the loss
         )
         net.initialize()
         return self._train_net(net, rows, None, seeds=(seed, seed))

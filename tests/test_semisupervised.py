@@ -134,6 +134,21 @@ def test_fully_supervised(digits):
     assert clf.n_labeled_ == len(y_train)
 
 
+def test_supervised_stages_keep_their_epoch_of_lowest_loss(digits):
+    # At a learning rate this high the training loss climbs back after its
+    # lowest epoch; the classifier ends with the weights of that epoch.
+    X, y = digits
+    params = dict(FAST, max_iter=15, learning_rate_init=0.03)
+    clf = AutoEncoderClassifier(**params).fit(X, y)
+    best = int(np.argmin(clf.loss_curve_))
+    assert best < len(clf.loss_curve_) - 1
+    stopping = dict(clf.net_.callbacks_)["stopping"]
+    assert stopping.best_epoch_ == best + 1
+    weights = clf.net_.module_.state_dict()
+    for name, tensor in stopping.best_model_weights_.items():
+        torch.testing.assert_close(weights[name], tensor)
+
+
 def test_probabilities(digits):
     X, y = digits
     clf = AutoEncoderClassifier(**FAST).fit(X, y)
