@@ -1,9 +1,28 @@
 """The imputer's rows: values beside their missing mask, and what is done with them."""
 
+from numbers import Real
+
 import numpy as np
 import torch
 
 from ._gaussian import conditional_mean
+
+
+def missing_mask(X, missing_values):
+    """Boolean mask of the entries of ``X`` that ``missing_values`` marks.
+
+    A NaN in ``X`` where ``missing_values`` is a number is a ``ValueError``:
+    it would be neither observed nor missing.
+    """
+    if isinstance(missing_values, Real) and np.isnan(missing_values):
+        return np.isnan(X)
+    if np.isnan(X).any():
+        raise ValueError(
+            f"X contains NaN, but missing_values={missing_values!r} marks the "
+            "missing entries, so NaN is not read as missing. Use "
+            f"missing_values=np.nan, or replace the NaN by {missing_values!r}."
+        )
+    return X == missing_values
 
 
 def split_inputs(inputs):

@@ -242,6 +242,18 @@ class KeepBestStopping(EarlyStopping):
         if self.misses_ == self.patience:
             raise KeyboardInterrupt
 
+    def on_train_end(self, net, **kwargs):
+        # skorch reloads only when the best epoch is not the last, trusting
+        # the module to hold the last epoch's weights; with weight averaging
+        # (``AveragedWeights``) it holds the trained ones, not those scored.
+        if self.load_best and self.best_model_weights_ is not None:
+            net.module_.load_state_dict(self.best_model_weights_)
+            if self.best_epoch_ != net.history[-1, "epoch"]:
+                self._sink(
+                    f"Restoring best model from epoch {self.best_epoch_}.",
+                    verbose=net.verbose,
+                )
+
 
 class AutoEncoderNet(NeuralNet):
     """skorch net that trains an autoencoder module on row sources.

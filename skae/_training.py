@@ -19,6 +19,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._averaging import AveragedWeights
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
 from ._net import (
@@ -272,6 +273,7 @@ class TrainingMixin:
         max_epochs=None,
         validation=False,
         keep_best=False,
+        average=None,
         callbacks=(),
     ):
         """The skorch net that trains ``module``.
@@ -280,8 +282,9 @@ class TrainingMixin:
         ``max_iter``; with ``validation`` training stops on the held-out
         loss and keeps the best model (see ``KeepBestStopping``), otherwise
         on the training loss, keeping the weights of the epoch with the
-        lowest training loss where ``keep_best``. ``callbacks`` come after
-        the stopping one.
+        lowest training loss where ``keep_best``. With ``average`` (a
+        decay), the weights are averaged over the steps (see
+        ``AveragedWeights``). ``callbacks`` come after the stopping one.
         """
         stopping = KeepBestStopping(
             monitor="valid_loss" if validation else "train_loss",
@@ -297,6 +300,9 @@ class TrainingMixin:
             steps = -(-n_samples // batch_size)
             warm_up = WarmUp(self.learning_rate_init, steps)
             callbacks = [("warm_up", warm_up), *callbacks]
+        if average is not None:
+            # After the stopping callback, which scores the average.
+            callbacks = [("average", AveragedWeights(average)), *callbacks]
         return AutoEncoderNet(
             module=module,
             criterion=self._build_criterion() if criterion is None else criterion,

@@ -1,0 +1,81 @@
+"""Weight averaging: the model a fit returns is the average of its last steps."""
+
+import torch
+from skorch.callbacks import Callback
+
+# The decay a step: an average over about the last 1,000 steps (10 to 100
+# epochs as ``batch_size='auto'`` sizes them). See AutoEncoderImputer.
+AVERAGE_DECAY = 0.999
+
+
+class AveragedWeights(Callback):
+    """Keep an exponential moving average of the weights; validate and end with it.
+
+    After every training step the average moves towards the weights by
+    ``1 - d``, with ``d = min(decay, (1 + t) / (10 + t))`` at step ``t`` so
+    that the first steps are not dominated by the starting weights. The
+    averaged weights stand in for the trained ones while the held-out rows
+    are scored, so early stopping (``KeepBestStopping``, which precedes
+    this callback) keeps the best average; training resumes from the
+    trained weights. A fit without held-out rows ends with the average.
+
+    The average of the last few hundred steps lies nearer the minimum than
+    any one of them, which the noise of small batches keeps apart (Polyak
+    and Juditsky, 1992; the "temporal averaging" of Kingma and Ba, 2015,
+    section 7.2).
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+
+    def initialize(self):
+        self._clear()
+        return self
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        self.average_ = [p.detach().clone() for p in net.module_.parameters()]
+        self.steps_ = 0
+        # ``X`` is the pair of row sources ``(train, valid)``.
+        self.held_out_ = X is not None and X[1] is not None
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.steps_ += 1
+        decay = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
+        with torch.no_grad():
+            params = net.module_.parameters()
+            for average, param in zip(self.average_, params, strict=True):
+                average.lerp_(param.detach(), 1 - decay)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        # The first validation batch of an epoch: score the average.
+        if training or self.trained_ is not None or self.average_ is None:
+            return
+        self.trained_ = [p.detach().clone() for p in net.module_.parameters()]
+        self._load(net, self.average_)
+
+    def on_epoch_end(self, net, **kwargs):
+        # After early stopping has seen (and maybe kept) the average.
+        if self.trained_ is not None:
+            self._load(net, self.trained_)
+            self.trained_ = None
+
+    def on_train_end(self, net, **kwargs):
+        # With held-out rows early stopping has loaded the best average
+        # scored (or the starting weights, when none beat them).
+        if not self.held_out_ and self.average_ is not None:
+            self._load(net, self.average_)
+        self._clear()
+
+    def _clear(self):
+        # The copies are freed: a fitted net keeps no second set of weights.
+        self.average_ = self.trained_ = None
+        self.steps_ = 0
+        self.held_out_ = False
+
+    @staticmethod
+    def _load(net, weights):
+        with torch.no_grad():
+            for param, value in zip(net.module_.parameters(), weights, strict=True):
+                param.copy_(value)
