@@ -33,7 +33,7 @@ class AveragedWeights(Callback):
         return self
 
     def on_train_begin(self, net, X=None, **kwargs):
-        self.average_ = [p.detach().clone() for p in net.module_.parameters()]
+        self.average_ = self._copy(net)
         self.steps_ = 0
         # ``X`` is the pair of row sources ``(train, valid)``.
         self.held_out_ = X is not None and X[1] is not None
@@ -50,9 +50,9 @@ class AveragedWeights(Callback):
 
     def on_batch_begin(self, net, training=False, **kwargs):
         # The first validation batch of an epoch: score the average.
-        if training or self.trained_ is not None or self.average_ is None:
+        if training or self.trained_ is not None:
             return
-        self.trained_ = [p.detach().clone() for p in net.module_.parameters()]
+        self.trained_ = self._copy(net)
         self._load(net, self.average_)
 
     def on_epoch_end(self, net, **kwargs):
@@ -64,7 +64,7 @@ class AveragedWeights(Callback):
     def on_train_end(self, net, **kwargs):
         # With held-out rows early stopping has loaded the best average
         # scored (or the starting weights, when none beat them).
-        if not self.held_out_ and self.average_ is not None:
+        if not self.held_out_:
             self._load(net, self.average_)
         self._clear()
 
@@ -73,6 +73,10 @@ class AveragedWeights(Callback):
         self.average_ = self.trained_ = None
         self.steps_ = 0
         self.held_out_ = False
+
+    @staticmethod
+    def _copy(net):
+        return [p.detach().clone() for p in net.module_.parameters()]
 
     @staticmethod
     def _load(net, weights):
