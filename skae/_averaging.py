@@ -44,9 +44,9 @@ class AveragedWeights(Callback):
         self.steps_ += 1
         decay = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
         with torch.no_grad():
-            params = net.module_.parameters()
-            for average, param in zip(self.average_, params, strict=True):
-                average.lerp_(param.detach(), 1 - decay)
+            # One fused update of every tensor, as torch.optim.swa_utils does.
+            params = [p.detach() for p in net.module_.parameters()]
+            torch._foreach_lerp_(self.average_, params, 1 - decay)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         # The first validation batch of an epoch: score the average.

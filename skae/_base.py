@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._averaging import AVERAGE_DECAY
 from ._data import inference_rows, lazy_array, streams, training_rows
 from ._display import NetworkDiagramMixin
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
@@ -91,6 +92,8 @@ class _BaseAutoEncoder(
     # Whether codes at least as wide as the input deserve a warning: only a
     # variant without any regularisation can learn the identity.
     _warn_overcomplete = True
+    # Weights averaged over the training steps (see ``AVERAGE_DECAY``).
+    _average_decay = AVERAGE_DECAY
     # Private fitted state, cleared with the public one; fitted state that
     # ``_build_module`` reads (``skae.load`` restores it before rebuilding).
     _private_fitted, _build_state = ("_architecture",), ()

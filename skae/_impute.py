@@ -245,7 +245,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     # The network's output is linear and trained on squared errors (what
     # ``TrainingMixin`` builds for ``loss='mse'``); not a parameter.
     loss = "mse"
-    _private_fitted = ("_kept", "_normal")
+    _private_fitted, _average_decay = ("_kept", "_normal"), AVERAGE_DECAY
 
     def __init__(
         self,
@@ -346,7 +346,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
             int(self._kept.sum()), self._hidden_layer_sizes(), seed
         )
         net = self._build_net(
-            module, device, len(rows), validation=validation, average=AVERAGE_DECAY
+            module, device, len(rows), validation=validation
         )
         net.initialize()
         train, valid = self._split(rows, rng, validation, seed)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._modules import set_generator
 from ._rowsource import INFERENCE_BATCH_SIZE
@@ -206,55 +206,6 @@ class WarmUp(Callback):
             group["lr"] = lr
 
 
-class KeepBestStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, keeping the best weights it has seen.
-
-    Stopping is skorch's: after ``patience`` epochs without an improvement
-    of the monitored loss by ``threshold``. With ``load_best``, training on
-    a validation source also ends with the weights of the lowest validation
-    loss, exactly (skorch keeps the last epoch that beat the threshold), and
-    the weights training started from compete too: their validation loss is
-    measured before the first epoch. So a fit that starts from a good model
-    (PCA's solution) and only overfits returns the model it started from.
-    """
-
-    def on_train_begin(self, net, X=None, **kwargs):
-        super().on_train_begin(net, X=X, **kwargs)
-        self.best_loss_ = np.inf
-        if not (self.load_best and X is not None and X[1] is not None):
-            return
-        self.best_loss_ = net.validation_loss(X[1])
-        self.dynamic_threshold_ = self._calc_new_threshold(self.best_loss_)
-        self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
-        self.best_epoch_ = net.history[-1, "epoch"] if len(net.history) else 0
-
-    def on_epoch_end(self, net, **kwargs):
-        current = net.history[-1, self.monitor]
-        if self.load_best and current < self.best_loss_:
-            self.best_loss_ = current
-            self.best_epoch_ = net.history[-1, "epoch"]
-            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
-        if self._is_score_improved(current):
-            self.misses_ = 0
-            self.dynamic_threshold_ = self._calc_new_threshold(current)
-        else:
-            self.misses_ += 1
-        if self.misses_ == self.patience:
-            raise KeyboardInterrupt
-
-    def on_train_end(self, net, **kwargs):
-        # skorch reloads only when the best epoch is not the last, trusting
-        # the module to hold the last epoch's weights; with weight averaging
-        # (``AveragedWeights``) it holds the trained ones, not those scored.
-        if self.load_best and self.best_model_weights_ is not None:
-            net.module_.load_state_dict(self.best_model_weights_)
-            if self.best_epoch_ != net.history[-1, "epoch"]:
-                self._sink(
-                    f"Restoring best model from epoch {self.best_epoch_}.",
-                    verbose=net.verbose,
-                )
-
-
 class AutoEncoderNet(NeuralNet):
     """skorch net that trains an autoencoder module on row sources.
 
@@ -374,14 +325,25 @@ class AutoEncoderNet(NeuralNet):
         self.history.record(prefix + "_loss", loss)
         self.history.record(prefix + "_batch_count", n_batches)
 
-    def validation_loss(self, valid):
-        """The mean validation loss on row source ``valid``, recorded nowhere.
+    def validation_losses(self, valid, n_groups):
+        """Mean validation loss of consecutive groups of ``valid``'s rows.
 
-        What an epoch's ``valid_loss`` would be for the module as it is now,
-        without callbacks: the baseline that training has to beat.
+        Up to ``n_groups`` groups of equal size (the last may be smaller),
+        scored as an epoch's ``valid_loss`` would score them, without
+        callbacks, by every process on every row. Returns the groups'
+        losses and sizes, as float64 arrays.
         """
-        iterator = self.get_iterator(valid, training=False)
-        return self._mean_loss(iterator, False, self.validation_step, notify=False)[0]
+        size = math.ceil(len(valid) / n_groups)
+        iterator = BatchIterator(valid, size, False)
+        losses, sizes = [], []
+        with tf32_matmuls(self.precision == "tf32"):
+            for batch in iterator:
+                losses.append(self.validation_step(batch)["loss"].detach())
+                sizes.append(len(batch[0]))
+        # One host-device synchronisation for all groups.
+        losses = torch.stack(losses).double().cpu().numpy()
+        self._check_finite(float(losses.sum()), training=False)
+        return losses, np.asarray(sizes, dtype=np.float64)
 
     def _mean_loss(self, iterator, training, step_fn, notify=True, **fit_params):
         """``(mean loss per row, number of batches)`` of one pass of ``step_fn``."""
@@ -402,6 +364,10 @@ class AutoEncoderNet(NeuralNet):
             dist.all_reduce(total)
         # The epoch's only host-device synchronisation.
         loss = float(total / len(iterator.source))
+        self._check_finite(loss, training)
+        return loss, n_batches
+
+    def _check_finite(self, loss, training):
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"The {'training' if training else 'validation'} loss became "
@@ -409,7 +375,6 @@ class AutoEncoderNet(NeuralNet):
                 f"smaller learning_rate_init (it is {self.lr}) or scale the "
                 "input features."
             )
-        return loss, n_batches
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module for every batch; walking the

@@ -22,14 +22,9 @@ from sklearn.utils import check_random_state
 from ._averaging import AveragedWeights
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
-from ._net import (
-    AutoEncoderNet,
-    KeepBestStopping,
-    WarmUp,
-    distributed_shard,
-    loss_curve,
-)
+from ._net import AutoEncoderNet, WarmUp, distributed_shard, loss_curve
 from ._rowsource import principal_axes
+from ._stopping import KeepBestStopping
 from ._validation import (
     check_precision,
     check_support,
@@ -79,6 +74,9 @@ class TrainingMixin:
     # standardised batches.
     _penalty = None
     _corrupt = None
+    # The decay of the weights' moving average over the training steps (see
+    # ``AveragedWeights``); ``None``: the fit ends with the trained weights.
+    _average_decay = None
 
     # Checks ------------------------------------------------------------
     def _loss_description(self):
@@ -273,7 +271,6 @@ class TrainingMixin:
         max_epochs=None,
         validation=False,
         keep_best=False,
-        average=None,
         callbacks=(),
     ):
         """The skorch net that trains ``module``.
@@ -282,8 +279,8 @@ class TrainingMixin:
         ``max_iter``; with ``validation`` training stops on the held-out
         loss and keeps the best model (see ``KeepBestStopping``), otherwise
         on the training loss, keeping the weights of the epoch with the
-        lowest training loss where ``keep_best``. With ``average`` (a
-        decay), the weights are averaged over the steps (see
+        lowest training loss where ``keep_best``. Where the estimator sets
+        ``_average_decay``, the weights are averaged over the steps (see
         ``AveragedWeights``). ``callbacks`` come after the stopping one.
         """
         stopping = KeepBestStopping(
@@ -300,9 +297,10 @@ class TrainingMixin:
             steps = -(-n_samples // batch_size)
             warm_up = WarmUp(self.learning_rate_init, steps)
             callbacks = [("warm_up", warm_up), *callbacks]
-        if average is not None:
+        if self._average_decay is not None:
             # After the stopping callback, which scores the average.
-            callbacks = [("average", AveragedWeights(average)), *callbacks]
+            average = AveragedWeights(self._average_decay)
+            callbacks = [("average", average), *callbacks]
         return AutoEncoderNet(
             module=module,
             criterion=self._build_criterion() if criterion is None else criterion,

@@ -5,12 +5,16 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from skae import AutoEncoderImputer, AutoEncoderTransformer
-from skae._averaging import AveragedWeights
+from skae import (
+    AutoEncoderClassifier,
+    AutoEncoderImputer,
+    AutoEncoderTransformer,
+    SparseAE,
+    VAESampler,
+)
+from skae._averaging import AVERAGE_DECAY, AveragedWeights
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-DECAY = 0.9
 
 
 def _weights(net):
@@ -41,7 +45,7 @@ def _average(probe):
     """The moving average with AveragedWeights' decay schedule, written out."""
     average = [w.clone() for w in probe.start]
     for t, weights in enumerate(probe.stepped, start=1):
-        decay = min(DECAY, (1 + t) / (10 + t))
+        decay = min(AVERAGE_DECAY, (1 + t) / (10 + t))
         average = [
             decay * a + (1 - decay) * w for a, w in zip(average, weights, strict=True)
         ]
@@ -52,7 +56,8 @@ def _fit(**params):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6))
     X += 0.1 * rng.normal(size=X.shape)
-    callbacks = [("average", AveragedWeights(DECAY)), ("probe", Probe())]
+    # The probe runs after the estimator's own AveragedWeights.
+    callbacks = [("probe", Probe())]
     ae = AutoEncoderTransformer(
         2,
         hidden_layer_sizes=(8,),
@@ -99,6 +104,16 @@ def test_the_fitted_net_keeps_no_copy_of_the_weights():
     ae, callbacks = _fit(max_iter=2, early_stopping=False)
     average = callbacks["average"]
     assert average.average_ is None and average.trained_ is None
+
+
+def test_every_autoencoder_averages_and_the_classifier_does_not():
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    for estimator in (SparseAE(2, max_iter=1), VAESampler(2, max_iter=1)):
+        average = dict(estimator.fit(X).net_.callbacks_)["average"]
+        assert average.decay == AVERAGE_DECAY
+    classifier = AutoEncoderClassifier(n_components=2, max_iter=1)
+    classifier.fit(X, np.arange(60) % 2)
+    assert "average" not in dict(classifier.net_.callbacks_)
 
 
 def test_the_imputer_averages_its_weights():

@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
 from skae import AutoEncoderTransformer, DenoisingAE, SparseAE
+from skae._stopping import KeepBestStopping
 
 # Fits here run a few epochs by design.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -109,6 +110,31 @@ def test_training_that_only_overfits_returns_the_start():
     pca = PCA(3).fit(X)
     assert max(ae.validation_scores_) < ae.best_validation_score_
     np.testing.assert_allclose(ae.transform(X), pca.transform(X), atol=1e-4)
+
+
+class _Scored:
+    """Stands in for the net: the held-out groups' losses, as given."""
+
+    def __init__(self, losses):
+        self.losses = np.asarray(losses, dtype=float)
+
+    def validation_losses(self, valid, n_groups):
+        return self.losses, np.ones(len(self.losses))
+
+
+def test_the_start_gives_way_only_to_a_gain_beyond_its_standard_error():
+    stopping = KeepBestStopping()
+    stopping.valid_, stopping.start_losses_ = object(), np.ones(10)
+    # Lower on average, through one group alone: within chance.
+    assert not stopping._beats_start(_Scored([0.0] + [1.01] * 9))
+    # A smaller gain shared by every group.
+    assert stopping._beats_start(_Scored([0.9] * 9 + [0.95]))
+    # A single held-out row: any gain (there is no spread to measure).
+    stopping.start_losses_ = np.ones(1)
+    assert stopping._beats_start(_Scored([0.99]))
+    # Once the start is replaced, epochs compete by their loss alone.
+    stopping.start_losses_ = None
+    assert stopping._beats_start(_Scored([2.0] * 10))
 
 
 def test_best_epoch_is_kept_exactly():

@@ -1,0 +1,89 @@
+"""Early stopping that keeps the best weights, the start's included."""
+
+import copy
+import math
+
+import numpy as np
+from skorch.callbacks import EarlyStopping
+
+# The held-out rows are scored in up to this many consecutive groups when a
+# candidate would replace the weights training started from (see
+# ``KeepBestStopping``): enough groups to estimate the spread of the gain.
+START_GROUPS = 32
+
+
+class KeepBestStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, keeping the best weights it has seen.
+
+    Stopping is skorch's: after ``patience`` epochs without an improvement
+    of the monitored loss by ``threshold``. With ``load_best``, training on
+    a validation source also ends with the weights of the lowest validation
+    loss, exactly (skorch keeps the last epoch that beat the threshold), and
+    the weights training started from compete too: their validation loss is
+    measured before the first epoch. So a fit that starts from a good model
+    (PCA's solution) and only overfits returns the model it started from.
+
+    The start is replaced only by weights whose gain over it is larger than
+    the gain's standard error: the held-out rows are scored in up to
+    ``START_GROUPS`` groups, and the mean of the groups' gains has to exceed
+    their standard deviation over the square root of their number (with a
+    single held-out row, any gain). On a few held-out rows a lower loss can
+    be chance: with weight averaging (``AveragedWeights``), whose first
+    epochs stay near the start, iris's 10 held-out rows preferred epoch 1
+    by 0.7 % and the test rows were 2.2 % worse than PCA's; under this rule
+    the start was kept. Later epochs then compete by their loss alone.
+    """
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        super().on_train_begin(net, X=X, **kwargs)
+        self.best_loss_ = np.inf
+        self.start_losses_ = self.valid_ = None
+        if not (self.load_best and X is not None and X[1] is not None):
+            return
+        self.valid_ = X[1]
+        self.start_losses_, sizes = net.validation_losses(self.valid_, START_GROUPS)
+        self.best_loss_ = float((self.start_losses_ * sizes).sum() / sizes.sum())
+        self.dynamic_threshold_ = self._calc_new_threshold(self.best_loss_)
+        self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        self.best_epoch_ = net.history[-1, "epoch"] if len(net.history) else 0
+
+    def on_epoch_end(self, net, **kwargs):
+        current = net.history[-1, self.monitor]
+        if self.load_best and current < self.best_loss_ and self._beats_start(net):
+            self.best_loss_ = current
+            self.best_epoch_ = net.history[-1, "epoch"]
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+            self.start_losses_ = None
+        if self._is_score_improved(current):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(current)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            raise KeyboardInterrupt
+
+    def _beats_start(self, net):
+        """Whether the module beats the start by more than its standard error.
+
+        True once the start has been replaced, or when there is no start to
+        beat; the module is what the held-out rows were just scored on.
+        """
+        if self.start_losses_ is None or len(self.start_losses_) < 2:
+            return True
+        losses, _ = net.validation_losses(self.valid_, START_GROUPS)
+        gains = self.start_losses_ - losses
+        return bool(gains.mean() > gains.std(ddof=1) / math.sqrt(len(gains)))
+
+    def on_train_end(self, net, **kwargs):
+        # skorch reloads only when the best epoch is not the last, trusting
+        # the module to hold the last epoch's weights; with weight averaging
+        # (``AveragedWeights``) it holds the trained ones, not those scored.
+        if self.load_best and self.best_model_weights_ is not None:
+            net.module_.load_state_dict(self.best_model_weights_)
+            if self.best_epoch_ != net.history[-1, "epoch"]:
+                self._sink(
+                    f"Restoring best model from epoch {self.best_epoch_}.",
+                    verbose=net.verbose,
+                )
+        # The fitted callback holds no rows.
+        self.start_losses_ = self.valid_ = None
