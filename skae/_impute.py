@@ -345,9 +345,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         module = self._new_module(
             int(self._kept.sum()), self._hidden_layer_sizes(), seed
         )
-        net = self._build_net(
-            module, device, len(rows), validation=validation
-        )
+        net = self._build_net(module, device, len(rows), validation=validation)
         net.initialize()
         train, valid = self._split(rows, rng, validation, seed)
         self._train_net(net, train, valid, seeds=(seed + 1, seed + 2))
