@@ -89,6 +89,15 @@ class AutoEncoderTransformer(PrincipalCodesMixin, _BaseAutoEncoder):
     ``inverse_transform`` and ``score_samples`` run in batches, in the dtype
     of their input.
 
+    The held-out rows score, and the fit returns, an exponential moving
+    average of the weights over the training steps (decay 0.99 a step),
+    as every skae autoencoder does: held-out error over PCA's, worst of
+    five seeds, 0.349 to 0.320 on standardised digits with 8 codes, 0.481
+    to 0.438 on a curved manifold table and 0.658 to 0.583 on MNIST-5k with
+    32, against the last step's weights. The smoother held-out loss also
+    keeps improving for longer, so fits run more epochs (170 to 200 instead
+    of 85 to 130 there; see the user guide).
+
     Greedy pretraining was designed for networks trained by plain gradient
     descent from small random weights, which could not start a deep
     autoencoder. With Adam, Glorot initialisation and ReLUs, end-to-end

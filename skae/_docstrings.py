@@ -167,7 +167,10 @@ tol : float, default=1e-4
 early_stopping : bool or 'auto', default='auto'
     Hold out ``validation_fraction`` of the rows, monitor the loss on
     them, stop when it stops improving and keep the weights of the lowest
-    validation loss, those training started from included. ``'auto'``
+    validation loss, those training started from included (they give way
+    only to a gain larger than its standard error across the held-out
+    rows, so that a few rows cannot trade PCA's solution for a chance
+    win). ``'auto'``
     holds out whenever that leaves at least 10 validation rows (95 rows
     or more at the default ``validation_fraction``), and from one
     validation row when the network starts as PCA's solution, as measured

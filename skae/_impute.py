@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._averaging import AVERAGE_DECAY
+from ._averaging import IMPUTER_AVERAGE_DECAY
 from ._base import _BaseAutoEncoder
 from ._data import TensorRows, inference_rows, training_rows
 from ._docstrings import fill_doc
@@ -245,7 +245,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     # The network's output is linear and trained on squared errors (what
     # ``TrainingMixin`` builds for ``loss='mse'``); not a parameter.
     loss = "mse"
-    _private_fitted, _average_decay = ("_kept", "_normal"), AVERAGE_DECAY
+    _private_fitted, _average_decay = ("_kept", "_normal"), IMPUTER_AVERAGE_DECAY
 
     def __init__(
         self,

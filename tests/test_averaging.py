@@ -12,7 +12,7 @@ from skae import (
     SparseAE,
     VAESampler,
 )
-from skae._averaging import AVERAGE_DECAY, AveragedWeights
+from skae._averaging import AVERAGE_DECAY, IMPUTER_AVERAGE_DECAY, AveragedWeights
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -124,4 +124,5 @@ def test_the_imputer_averages_its_weights():
         hidden_layer_sizes=(16,), n_components=4, max_iter=3, random_state=0
     ).fit(X)
     average = dict(imputer.net_.callbacks_)["average"]
-    assert isinstance(average, AveragedWeights) and average.decay == 0.999
+    assert isinstance(average, AveragedWeights)
+    assert average.decay == IMPUTER_AVERAGE_DECAY
