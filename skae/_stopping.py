@@ -37,19 +37,19 @@ class KeepBestStopping(EarlyStopping):
     def on_train_begin(self, net, X=None, **kwargs):
         super().on_train_begin(net, X=X, **kwargs)
         self.best_loss_ = np.inf
-        self.start_losses_ = self.valid_ = None
+        self.start_losses_ = None
         if not (self.load_best and X is not None and X[1] is not None):
             return
-        self.valid_ = X[1]
-        self.start_losses_, sizes = net.validation_losses(self.valid_, START_GROUPS)
+        self.start_losses_, sizes = net.validation_losses(X[1], START_GROUPS)
         self.best_loss_ = float((self.start_losses_ * sizes).sum() / sizes.sum())
         self.dynamic_threshold_ = self._calc_new_threshold(self.best_loss_)
         self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
         self.best_epoch_ = net.history[-1, "epoch"] if len(net.history) else 0
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         current = net.history[-1, self.monitor]
-        if self.load_best and current < self.best_loss_ and self._beats_start(net):
+        better = self.load_best and current < self.best_loss_
+        if better and self._beats_start(net, dataset_valid):
             self.best_loss_ = current
             self.best_epoch_ = net.history[-1, "epoch"]
             self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
@@ -62,15 +62,15 @@ class KeepBestStopping(EarlyStopping):
         if self.misses_ == self.patience:
             raise KeyboardInterrupt
 
-    def _beats_start(self, net):
-        """Whether the module beats the start by more than its standard error.
+    def _beats_start(self, net, valid):
+        """Whether the module beats the start on ``valid`` by more than chance.
 
         True once the start has been replaced, or when there is no start to
         beat; the module is what the held-out rows were just scored on.
         """
         if self.start_losses_ is None or len(self.start_losses_) < 2:
             return True
-        losses, _ = net.validation_losses(self.valid_, START_GROUPS)
+        losses, _ = net.validation_losses(valid, START_GROUPS)
         gains = self.start_losses_ - losses
         return bool(gains.mean() > gains.std(ddof=1) / math.sqrt(len(gains)))
 
@@ -85,5 +85,3 @@ class KeepBestStopping(EarlyStopping):
                     f"Restoring best model from epoch {self.best_epoch_}.",
                     verbose=net.verbose,
                 )
-        # The fitted callback holds no rows.
-        self.start_losses_ = self.valid_ = None

@@ -124,17 +124,17 @@ class _Scored:
 
 def test_the_start_gives_way_only_to_a_gain_beyond_its_standard_error():
     stopping = KeepBestStopping()
-    stopping.valid_, stopping.start_losses_ = object(), np.ones(10)
+    stopping.start_losses_, valid = np.ones(10), object()
     # Lower on average, through one group alone: within chance.
-    assert not stopping._beats_start(_Scored([0.0] + [1.01] * 9))
+    assert not stopping._beats_start(_Scored([0.0] + [1.01] * 9), valid)
     # A smaller gain shared by every group.
-    assert stopping._beats_start(_Scored([0.9] * 9 + [0.95]))
+    assert stopping._beats_start(_Scored([0.9] * 9 + [0.95]), valid)
     # A single held-out row: any gain (there is no spread to measure).
     stopping.start_losses_ = np.ones(1)
-    assert stopping._beats_start(_Scored([0.99]))
+    assert stopping._beats_start(_Scored([0.99]), valid)
     # Once the start is replaced, epochs compete by their loss alone.
     stopping.start_losses_ = None
-    assert stopping._beats_start(_Scored([2.0] * 10))
+    assert stopping._beats_start(_Scored([2.0] * 10), valid)
 
 
 def test_best_epoch_is_kept_exactly():
