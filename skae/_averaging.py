@@ -23,7 +23,8 @@ class AveragedWeights(Callback):
     averaged weights stand in for the trained ones while the held-out rows
     are scored, so early stopping (``KeepBestStopping``, which precedes
     this callback) keeps the best average; training resumes from the
-    trained weights. A fit without held-out rows ends with the average.
+    trained weights. A fit without held-out rows ends with the average, and
+    so does each ``partial_fit`` call: the next one trains on from it.
 
     The average of the last few hundred steps lies nearer the minimum than
     any one of them, which the noise of small batches keeps apart (Polyak
