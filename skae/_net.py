@@ -345,17 +345,15 @@ class AutoEncoderNet(NeuralNet):
         self._check_finite(float(losses.sum()), training=False)
         return losses, np.asarray(sizes, dtype=np.float64)
 
-    def _mean_loss(self, iterator, training, step_fn, notify=True, **fit_params):
+    def _mean_loss(self, iterator, training, step_fn, **fit_params):
         """``(mean loss per row, number of batches)`` of one pass of ``step_fn``."""
         total, n_batches = 0.0, 0
         with tf32_matmuls(self.precision == "tf32"):
             for batch in iterator:
-                if notify:
-                    self.notify("on_batch_begin", batch=batch, training=training)
+                self.notify("on_batch_begin", batch=batch, training=training)
                 step = step_fn(batch, **fit_params)
                 total = total + step["loss"].detach() * len(batch[0])
-                if notify:
-                    self.notify("on_batch_end", batch=batch, training=training, **step)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
                 n_batches += 1
         if iterator.shard is not None:
             # Every process records the same epoch loss, so callbacks such as
