@@ -374,12 +374,16 @@ class NoisySigmoidCodeAutoEncoder(MLPAutoEncoder):
 
 
 class EncoderClassifier(nn.Module):
-    """An encoder followed by a linear softmax head.
+    """An encoder followed by a linear softmax head on its standardised codes.
 
     ``forward`` returns ``(logits, codes)``, the ``(output, codes)`` pair the
     training engine expects of every module. The head is created
     uninitialised (torch's own initialisation would draw from the global
-    random state); the estimator initialises it from its generator.
+    random state); the estimator initialises it from its generator. The
+    head reads ``(codes - code_shift) / code_scale``, fixed buffers that
+    :meth:`standardise_codes` sets (identity until then): an autoencoder's
+    codes may lie far from unit scale, where Adam's steps, the same size
+    whatever the scale of the input, make the head's logits swing.
     """
 
     def __init__(self, encoder, n_components, n_classes):
@@ -387,7 +391,20 @@ class EncoderClassifier(nn.Module):
         self.encoder = encoder
         head = nn.Linear(n_components, n_classes, device="meta")
         self.head = head.to_empty(device="cpu")
+        self.register_buffer("code_shift", torch.zeros(n_components))
+        self.register_buffer("code_scale", torch.ones(n_components))
+
+    def standardise_codes(self, mean, std):
+        """Have the head read the codes centred on ``mean``, divided by ``std``.
+
+        A ``std`` too small to divide by (as scikit-learn's
+        ``StandardScaler`` judges it) counts as 1.
+        """
+        std = torch.as_tensor(std, dtype=self.code_scale.dtype)
+        tiny = 10 * torch.finfo(std.dtype).eps
+        self.code_shift.copy_(torch.as_tensor(mean))
+        self.code_scale.copy_(torch.where(std < tiny, torch.ones_like(std), std))
 
     def forward(self, x):
         codes = self.encoder(x)
-        return self.head(codes), codes
+        return self.head((codes - self.code_shift) / self.code_scale), codes

@@ -271,12 +271,14 @@ class TrainingMixin:
         max_epochs=None,
         validation=False,
         keep_best=False,
+        rate=1.0,
         callbacks=(),
     ):
         """The skorch net that trains ``module``.
 
         ``criterion`` defaults to ``_build_criterion()``, ``max_epochs`` to
-        ``max_iter``; with ``validation`` training stops on the held-out
+        ``max_iter``; ``rate`` scales the learning rate (and the warm-up's
+        start); with ``validation`` training stops on the held-out
         loss and keeps the best model (see ``KeepBestStopping``), otherwise
         on the training loss, keeping the weights of the epoch with the
         lowest training loss where ``keep_best``. Where the estimator sets
@@ -290,12 +292,12 @@ class TrainingMixin:
             threshold_mode="abs",
             load_best=validation or keep_best,
         )
-        lr = self._effective_learning_rate(n_samples)
+        lr = rate * self._effective_learning_rate(n_samples)
         batch_size = self._effective_batch_size(n_samples)
-        if lr > self.learning_rate_init:
+        if lr > rate * self.learning_rate_init:
             # The rate grown with the batch is reached over the first epoch.
             steps = -(-n_samples // batch_size)
-            warm_up = WarmUp(self.learning_rate_init, steps)
+            warm_up = WarmUp(rate * self.learning_rate_init, steps)
             callbacks = [("warm_up", warm_up), *callbacks]
         if self._average_decay is not None:
             # After the stopping callback, which scores the average.

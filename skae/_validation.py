@@ -13,7 +13,11 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.utils import assert_all_finite
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from ._losses import NON_NEGATIVE_LOSSES, UNIT_INTERVAL_LOSSES
 
@@ -152,6 +156,27 @@ def validate_lazy(estimator, X, *, reset, fitting):
         )
     validate_data(estimator, X, skip_check_array=True, reset=reset)
     return X
+
+
+def validate_labeled(estimator, X, y, *, lazy):
+    """``X`` and ``y`` of a classifier's ``fit``, validated: ``(X, y)``.
+
+    A ``lazy`` ``X`` (a memmap or lazily read array that ``fit`` streams) is
+    checked without reading its values, which are checked as they are read.
+    """
+    if lazy:
+        X = validate_lazy(estimator, X, reset=True, fitting=True)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        return X, y
+    return validate_data(
+        estimator,
+        X,
+        y,
+        accept_sparse=("csr", "csc"),
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2,
+    )
 
 
 def check_float32_range(values):

@@ -126,3 +126,19 @@ def test_the_imputer_averages_its_weights():
     average = dict(imputer.net_.callbacks_)["average"]
     assert isinstance(average, AveragedWeights)
     assert average.decay == IMPUTER_AVERAGE_DECAY
+
+
+def test_without_held_out_rows_a_loss_that_rises_again_is_not_returned():
+    # At this learning rate the training loss climbs back after its lowest
+    # epoch: the fit ends with the average as it stood after that epoch,
+    # not with the average of the steps that came after it.
+    ae, callbacks = _fit(
+        max_iter=12, early_stopping=False, learning_rate_init=0.3, n_iter_no_change=50
+    )
+    probe, losses = callbacks["probe"], ae.loss_curve_
+    best = int(np.argmin(losses)) + 1
+    assert best < len(losses)
+    truncated = Probe().initialize()
+    truncated.start, truncated.stepped = probe.start, probe.stepped[: best * 10]
+    _assert_same(_weights(ae.net_), _average(truncated))
+    assert callbacks["average"].kept_ is None  # freed, as the average is

@@ -135,10 +135,12 @@ def test_fully_supervised(digits):
 
 
 def test_supervised_stages_keep_their_epoch_of_lowest_loss(digits):
-    # At a learning rate this high the training loss climbs back after its
-    # lowest epoch; the classifier ends with the weights of that epoch.
+    # At a learning rate this high (from a random start: fine-tuning a
+    # pretrained network runs at a tenth of it) the training loss climbs
+    # back after its lowest epoch; the classifier ends with that epoch's
+    # weights.
     X, y = digits
-    params = dict(FAST, max_iter=15, learning_rate_init=0.03)
+    params = dict(FAST, max_iter=15, learning_rate_init=0.03, pretraining_max_iter=0)
     clf = AutoEncoderClassifier(**params).fit(X, y)
     best = int(np.argmin(clf.loss_curve_))
     assert best < len(clf.loss_curve_) - 1
@@ -147,6 +149,28 @@ def test_supervised_stages_keep_their_epoch_of_lowest_loss(digits):
     weights = clf.net_.module_.state_dict()
     for name, tensor in stopping.best_model_weights_.items():
         torch.testing.assert_close(weights[name], tensor)
+
+
+def test_the_head_reads_the_codes_standardised(digits):
+    # An autoencoder's codes may lie far from unit scale (a median standard
+    # deviation of 27 on full MNIST), where the head's Adam steps swing its
+    # logits: it reads them centred and scaled by their spread over the
+    # training rows, as the pretrained encoder gave them.
+    X, y = digits
+    clf = AutoEncoderClassifier(**FAST).fit(X, y)
+    codes = clf.autoencoder_.transform(X).astype(np.float64)
+    module = clf.net_.module_
+    np.testing.assert_allclose(module.code_shift, codes.mean(0), atol=1e-4)
+    np.testing.assert_allclose(module.code_scale, codes.std(0), rtol=1e-4)
+    with torch.no_grad():
+        inputs = torch.as_tensor((X[:5] - clf.shift_) / clf.scale_).float()
+        logits, raw = module(inputs)
+        expected = module.head((raw - module.code_shift) / module.code_scale)
+    torch.testing.assert_close(logits, expected)
+    # Without pretraining the untrained encoder's codes are standardised.
+    fresh = AutoEncoderClassifier(**{**FAST, "pretraining_max_iter": 0, "max_iter": 1})
+    scale = fresh.fit(X, y).net_.module_.code_scale
+    assert scale.shape == (FAST["n_components"],) and torch.all(scale > 0)
 
 
 def test_probabilities(digits):
@@ -180,7 +204,8 @@ def test_string_and_object_labels(digits):
     partial = names.copy()
     unlabeled = np.random.RandomState(0).rand(len(y)) < 0.5
     partial[unlabeled] = -1
-    clf = AutoEncoderClassifier(**FAST).fit(X, partial)
+    # Epochs enough for the fine-tuning's tenth of the learning rate.
+    clf = AutoEncoderClassifier(**{**FAST, "max_iter": 20}).fit(X, partial)
     # The integer -1 among the strings marks the unlabeled rows, no class.
     np.testing.assert_array_equal(clf.classes_, np.sort(names[:10].astype(str)))
     assert clf.classes_.dtype == object
@@ -243,9 +268,10 @@ def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits
         max_iter=FAST["pretraining_max_iter"],
         alpha=clf.alpha,
         init="random",
-        early_stopping=False,
         random_state=ae_seed,
     ).fit(X)
+    # It held out rows and chose its epoch by them, as it does alone.
+    assert clf.autoencoder_.early_stopping_
     assert clf.autoencoder_.n_iter_ == FAST["pretraining_max_iter"]
     assert clf.autoencoder_.loss_curve_ == alone.loss_curve_
     np.testing.assert_array_equal(clf.autoencoder_.transform(X), alone.transform(X))
