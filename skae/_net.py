@@ -35,7 +35,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._modules import set_generator
-from ._rowsource import INFERENCE_BATCH_SIZE, column_stats
+from ._rowsource import INFERENCE_BATCH_SIZE
 
 
 @contextlib.contextmanager
@@ -95,24 +95,6 @@ class BatchIterator:
         if self.shuffle:
             return self.source.shuffled(self.batch_size, self.generator, self.shard)
         return self.source.batches(self.batch_size, self.shard)
-
-
-def output_stats(module, rows, batch_size=INFERENCE_BATCH_SIZE):
-    """:class:`ColumnStats` of ``module``'s outputs over ``rows``, in one pass.
-
-    As :func:`infer_batches` computes them (in evaluation mode, in the dtype
-    of ``rows``), without holding them all; ``module`` is left in the mode
-    it was in.
-    """
-    training = module.training
-    if next(module.parameters()).dtype != rows.dtype:
-        module = copy.deepcopy(module).to(rows.dtype)
-    module.eval()
-    try:
-        with torch.inference_mode():
-            return column_stats(module(x) for x, _ in rows.batches(batch_size))
-    finally:
-        module.train(training)
 
 
 def infer_batches(module, rows, fn, n_out, batch_size=INFERENCE_BATCH_SIZE):
