@@ -49,7 +49,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
        'spread'``, the labels then spread to the unlabeled rows over the
        nearest-neighbour graph of their codes;
     2. a softmax layer on the encoder's codes, standardised by their mean
-       and standard deviation over all rows, is trained on the labeled rows
+       and standard deviation over the rows, is trained on the labeled rows
        (and the rows labels spread to), the encoder frozen;
     3. all weights are fine-tuned on the same rows; where ``batch_size=
        'auto'`` has grown the batch and the learning rate with it (more
@@ -289,18 +289,18 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         ae_seed, seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
 
         autoencoder, encoder, (shift, scale) = self._pretrained(X, device, ae_seed)
-        codes = None if autoencoder is None else autoencoder.transform(X)
-        if self.pseudo_labels == "spread" and codes is not None:
+        codes = None
+        if self.pseudo_labels == "spread" and autoencoder is not None:
+            codes = autoencoder.transform(X)
             y_all = spread_labels(codes, y_all)
         rows = self._training_rows(X, y_all, streamed, device)
         rows = rows.standardised(shift, scale)
         module = EncoderClassifier(encoder, self.n_components, len(classes))
-        if codes is not None:
-            # A pretrained encoder's codes have no set scale; their spread
-            # over all rows, labeled or not (over 10 labeled digits alone,
-            # accuracy fell from 0.592 to 0.585). An untrained encoder's
-            # have its initialisation's (standardised, the digits' accuracy
-            # at one label a class fell from 0.593 to 0.508).
+        if autoencoder is not None:
+            # Pretrained codes have no set scale; an untrained encoder's do.
+            if codes is None:  # over the rows trained on, not all of X
+                k = self.n_components
+                codes = infer_batches(encoder, rows, lambda m, x: m(x), k)
             mean, std = (f(codes, axis=0, dtype=np.float64) for f in (np.mean, np.std))
             module.standardise_codes(mean, std)
         generator = torch.Generator().manual_seed(seed)
