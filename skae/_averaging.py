@@ -13,6 +13,11 @@ AVERAGE_DECAY = 0.99
 # The imputer's: about the last 1,000 steps (0.99 restored digits 1.2 %
 # worse). See AutoEncoderImputer.
 IMPUTER_AVERAGE_DECAY = 0.999
+# AutoEncoderClassifier's supervised stages': about the last 1,000 steps (10
+# epochs of full MNIST). All labels, 784-1000-1000-1000, dropout 0.2 (seed 0,
+# the same pretraining): test error 1.39 % against 1.71 % unaveraged, whose
+# epochs ranged over 1.69-2.06 %; on the digits within 0.01 of unaveraged.
+CLASSIFIER_AVERAGE_DECAY = 0.999
 
 
 class AveragedWeights(Callback):

@@ -142,6 +142,24 @@ def _dense_stack(sizes, activation, dropout):
     return layers
 
 
+def with_dropout(encoder, p):
+    """``encoder`` with :class:`Dropout` of rate ``p`` after each hidden layer.
+
+    ``encoder`` alternates linear layers and their activations, as
+    :class:`MLPAutoEncoder` builds it without dropout; the code layer (the
+    last linear one) gets none. The layers are shared, not copied; with
+    ``p=0`` the encoder itself is returned.
+    """
+    if p == 0:
+        return encoder
+    layers, n_hidden = [], len(_linears(encoder)) - 1
+    for i, layer in enumerate(encoder):
+        layers.append(layer)
+        if i % 2 == 1 and i < 2 * n_hidden:  # a hidden layer's activation
+            layers.append(Dropout(p))
+    return nn.Sequential(*layers)
+
+
 def _mlp(sizes, activation, dropout):
     """Layers through ``sizes``: hidden ones as ``_dense_stack``, a linear last."""
     return [*_dense_stack(sizes[:-1], activation, dropout), nn.Linear(*sizes[-2:])]

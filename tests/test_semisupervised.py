@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from skae import AutoEncoderClassifier, AutoEncoderTransformer
+from skae._averaging import AveragedWeights
 from skae._labels import spread_labels
 from skae._semisupervised import FINE_TUNING_RATE
 
@@ -135,21 +136,27 @@ def test_fully_supervised(digits):
     assert clf.n_labeled_ == len(y_train)
 
 
-def test_supervised_stages_keep_their_epoch_of_lowest_loss(digits):
+def test_supervised_stages_keep_their_epoch_of_lowest_loss(digits, monkeypatch):
     # At a learning rate this high (from a random start: the head on
     # pretrained codes learns too smoothly to show it) the training loss
-    # climbs back after its lowest epoch; the classifier ends with that
-    # epoch's weights.
+    # climbs back after its lowest epoch; the classifier ends with the
+    # average of its weights as it stood after that epoch.
+    averages = []
+    record = AveragedWeights.on_epoch_end
+
+    def spy(self, net, **kwargs):
+        record(self, net, **kwargs)
+        averages.append([tensor.clone() for tensor in self.average_])
+
+    monkeypatch.setattr(AveragedWeights, "on_epoch_end", spy)
     X, y = digits
     params = dict(FAST, max_iter=15, learning_rate_init=0.03, pretraining_max_iter=0)
     clf = AutoEncoderClassifier(**params).fit(X, y)
     best = int(np.argmin(clf.loss_curve_))
     assert best < len(clf.loss_curve_) - 1
-    stopping = dict(clf.net_.callbacks_)["stopping"]
-    assert stopping.best_epoch_ == best + 1
-    weights = clf.net_.module_.state_dict()
-    for name, tensor in stopping.best_model_weights_.items():
-        torch.testing.assert_close(weights[name], tensor)
+    assert len(averages) == len(clf.loss_curve_)
+    weights = [param.detach() for param in clf.net_.module_.parameters()]
+    torch.testing.assert_close(weights, averages[best])
 
 
 def test_the_head_reads_the_codes_standardised(digits):
@@ -274,7 +281,7 @@ def test_reproducible_and_pickles(digits):
 
 def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits):
     X, y = digits
-    clf = AutoEncoderClassifier(**FAST).fit(X, y)
+    clf = AutoEncoderClassifier(**FAST, dropout=0.3).fit(X, y)
     assert isinstance(clf.autoencoder_, AutoEncoderTransformer)
     # autoencoder_ is what pretraining left, untouched by fine-tuning: the
     # same as the autoencoder fitted alone, with the seed the classifier
@@ -290,7 +297,7 @@ def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits
         init="random",
         early_stopping=False,
         random_state=ae_seed,
-    ).fit(X)
+    ).fit(X)  # without dropout: it is the supervised stages'
     assert clf.autoencoder_.n_iter_ == FAST["pretraining_max_iter"]
     assert clf.autoencoder_.loss_curve_ == alone.loss_curve_
     np.testing.assert_array_equal(clf.autoencoder_.transform(X), alone.transform(X))
@@ -299,6 +306,22 @@ def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits
     fine_tuned = clf.net_.module_.encoder[0].weight.detach()
     assert not np.allclose(pretrained, fine_tuned)
     assert len(clf.head_loss_curve_) + len(clf.loss_curve_) == clf.n_iter_
+
+
+def test_dropout_follows_each_hidden_layer_of_the_supervised_network(digits):
+    X, y = digits
+    for pretraining in (3, 0):
+        params = dict(
+            FAST, hidden_layer_sizes=(32, 16), pretraining_max_iter=pretraining
+        )
+        clf = AutoEncoderClassifier(**params, dropout=0.3).fit(X, y)
+        layers = [type(m).__name__ for m in clf.net_.module_.encoder]
+        assert layers[:7] == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
+        assert [m.p for m in clf.net_.module_.encoder if hasattr(m, "p")] == [0.3] * 2
+        # Predictions leave dropout out.
+        np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    pretrained = clf.set_params(pretraining_max_iter=3).fit(X, y).autoencoder_
+    assert not any(hasattr(m, "p") for m in pretrained.net_.module_.modules())
 
 
 class TestErrors:
