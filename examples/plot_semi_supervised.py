@@ -84,13 +84,13 @@ ax.legend()
 plt.show()
 
 # %%
-# When this example's protocol was last run (dropout 0.2 in the supervised
-# stages, the default since the commit after 189424a; two seeds each),
-# spreading the labels over the pretrained codes helped most where labels
-# were fewest: 0.778 with a single label per class, against 0.587 on the
-# labeled rows alone, 0.573 without pretraining and 0.532 for
-# ``MLPClassifier``; 0.934 against 0.869, 0.853 and 0.829 at five labels;
-# 0.958 against 0.956, 0.950 and 0.930 at twenty.
+# When this example's protocol was last run (commit 1ff02f5: dropout 0.2 and
+# weight averaging in the supervised stages; two seeds each), spreading the
+# labels over the pretrained codes helped most where labels were fewest:
+# 0.776 with a single label per class, against 0.588 on the labeled rows
+# alone, 0.569 without pretraining and 0.532 for ``MLPClassifier``; 0.937
+# against 0.878, 0.848 and 0.829 at five labels; 0.961 against 0.949, 0.946
+# and 0.930 at twenty.
 
 # %%
 # What pretraining learned

@@ -12,7 +12,12 @@ from skae import (
     SparseAE,
     VAESampler,
 )
-from skae._averaging import AVERAGE_DECAY, IMPUTER_AVERAGE_DECAY, AveragedWeights
+from skae._averaging import (
+    AVERAGE_DECAY,
+    CLASSIFIER_AVERAGE_DECAY,
+    IMPUTER_AVERAGE_DECAY,
+    AveragedWeights,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -106,14 +111,19 @@ def test_the_fitted_net_keeps_no_copy_of_the_weights():
     assert average.average_ is None and average.trained_ is None
 
 
-def test_every_autoencoder_averages_and_the_classifier_does_not():
+def test_every_autoencoder_averages_and_the_classifier_over_more_steps():
     X = np.random.RandomState(0).normal(size=(60, 4))
     for estimator in (SparseAE(2, max_iter=1), VAESampler(2, max_iter=1)):
         average = dict(estimator.fit(X).net_.callbacks_)["average"]
         assert average.decay == AVERAGE_DECAY
     classifier = AutoEncoderClassifier(n_components=2, max_iter=1)
     classifier.fit(X, np.arange(60) % 2)
-    assert "average" not in dict(classifier.net_.callbacks_)
+    # Its supervised stages average over ten times as many steps as the
+    # autoencoder it pretrained.
+    average = dict(classifier.net_.callbacks_)["average"]
+    assert average.decay == CLASSIFIER_AVERAGE_DECAY
+    pretraining = dict(classifier.autoencoder_.net_.callbacks_)["average"]
+    assert pretraining.decay == AVERAGE_DECAY
 
 
 def test_the_imputer_averages_its_weights():
