@@ -101,7 +101,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         gives each its most likely label, and stages 2 and 3 train on every
         row; None: on the labeled rows alone. Full MNIST, 10 labels per class
         (784-600-600-50, ``benchmarks/literature.py semi-100``): test error
-        9.9 % (25.1 % with None, at an older commit); digits, 5 labels per class: higher
+        8.8 % (25.1 % with None, at an older commit); digits, 5 labels per class: higher
         accuracy in each of three splits (``tests/test_semisupervised.py``).
         No effect where every row is labeled or without pretraining. The
         neighbour search grows with the square of the rows (12 s at 60,000).
