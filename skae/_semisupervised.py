@@ -57,7 +57,7 @@ class AutoEncoderClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     (``dropout``), and each ends with an exponential moving average of its
     weights over about its last 1,000 steps, as it stood after its epoch of
     lowest training loss (full MNIST, all labels, 784-1000-1000-1000:
-    1.39 % test error against 1.71 % for the weights of that epoch).
+    1.39 % test error against 1.71 % for a fit that does not average).
 
     With every row labeled it is a fully supervised classifier whose
     network starts from an autoencoder's weights.
