@@ -7,15 +7,16 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._autoencoder import AutoEncoderTransformer
 from ._data import training_rows
-from ._modules import with_dropout
+from ._modules import with_dropout, with_input_dropout
 
 
 def pretrain(classifier, X, device, seed):
     """``(autoencoder, encoder, (shift, scale))`` for ``classifier``'s network.
 
     The autoencoder fitted on all rows of ``X`` with ``classifier``'s
-    hyperparameters, a copy of its encoder with the classifier's dropout,
-    and its input standardisation; without pretraining
+    hyperparameters, a copy of its encoder with the classifier's dropout
+    (``dropout`` after each hidden layer, ``input_dropout`` before the
+    first), and its input standardisation; without pretraining
     (``pretraining_max_iter=0``, ``autoencoder`` None), the same network
     untrained, initialised from ``seed``, and the standardisation of all rows.
     """
@@ -25,7 +26,8 @@ def pretrain(classifier, X, device, seed):
         standardisation = classifier._standardisation(rows)
         hidden = classifier._hidden_layer_sizes()
         module = classifier._new_module(rows.n_features, hidden, seed)
-        return None, module.encoder, standardisation
+        encoder = with_input_dropout(module.encoder, classifier.input_dropout)
+        return None, encoder, standardisation
     # The hyperparameters both estimators have mean the same in both;
     # ``max_iter`` counts the classifier's supervised epochs.
     params = classifier.get_params(deep=False)
@@ -56,4 +58,5 @@ def pretrain(classifier, X, device, seed):
         autoencoder.fit(X)
     encoder = copy.deepcopy(autoencoder.net_.module_.encoder)
     encoder = with_dropout(encoder, classifier.dropout)
+    encoder = with_input_dropout(encoder, classifier.input_dropout)
     return autoencoder, encoder, (autoencoder.shift_, autoencoder.scale_)

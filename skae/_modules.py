@@ -160,6 +160,15 @@ def with_dropout(encoder, p):
     return nn.Sequential(*layers)
 
 
+def with_input_dropout(encoder, p):
+    """``encoder`` after a :class:`Dropout` of its inputs at rate ``p``.
+
+    The layers are shared, not copied; with ``p=0`` the encoder itself is
+    returned.
+    """
+    return encoder if p == 0 else nn.Sequential(Dropout(p), *encoder)
+
+
 def _mlp(sizes, activation, dropout):
     """Layers through ``sizes``: hidden ones as ``_dense_stack``, a linear last."""
     return [*_dense_stack(sizes[:-1], activation, dropout), nn.Linear(*sizes[-2:])]

@@ -272,6 +272,7 @@ class TrainingMixin:
         validation=False,
         keep_best=False,
         rate=1.0,
+        patience=None,
         callbacks=(),
     ):
         """The skorch net that trains ``module``.
@@ -281,13 +282,14 @@ class TrainingMixin:
         start); with ``validation`` training stops on the held-out
         loss and keeps the best model (see ``KeepBestStopping``), otherwise
         on the training loss, keeping the weights of the epoch with the
-        lowest training loss where ``keep_best``. Where the estimator sets
+        lowest training loss where ``keep_best``, after ``patience`` epochs
+        without improvement (default ``n_iter_no_change``). Where the estimator sets
         ``_average_decay``, the weights are averaged over the steps (see
         ``AveragedWeights``). ``callbacks`` come after the stopping one.
         """
         stopping = KeepBestStopping(
             monitor="valid_loss" if validation else "train_loss",
-            patience=self.n_iter_no_change,
+            patience=self.n_iter_no_change if patience is None else patience,
             threshold=self.tol,
             threshold_mode="abs",
             load_best=validation or keep_best,

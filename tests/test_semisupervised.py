@@ -281,7 +281,7 @@ def test_reproducible_and_pickles(digits):
 
 def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits):
     X, y = digits
-    clf = AutoEncoderClassifier(**FAST, dropout=0.3).fit(X, y)
+    clf = AutoEncoderClassifier(**FAST, dropout=0.3, input_dropout=0.1).fit(X, y)
     assert isinstance(clf.autoencoder_, AutoEncoderTransformer)
     # autoencoder_ is what pretraining left, untouched by fine-tuning: the
     # same as the autoencoder fitted alone, with the seed the classifier
@@ -303,25 +303,54 @@ def test_pretrained_autoencoder_is_kept_apart_from_the_fine_tuned_encoder(digits
     np.testing.assert_array_equal(clf.autoencoder_.transform(X), alone.transform(X))
     # While the classifier's encoder moved on from it.
     pretrained = clf.autoencoder_.net_.module_.encoder[0].weight.detach()
-    fine_tuned = clf.net_.module_.encoder[0].weight.detach()
+    fine_tuned = clf.net_.module_.encoder[1].weight.detach()  # [0]: input dropout
     assert not np.allclose(pretrained, fine_tuned)
     assert len(clf.head_loss_curve_) + len(clf.loss_curve_) == clf.n_iter_
 
 
-def test_dropout_follows_each_hidden_layer_of_the_supervised_network(digits):
+def test_dropout_follows_the_inputs_and_each_hidden_layer_of_the_supervised_network(
+    digits,
+):
     X, y = digits
     for pretraining in (3, 0):
         params = dict(
             FAST, hidden_layer_sizes=(32, 16), pretraining_max_iter=pretraining
         )
-        clf = AutoEncoderClassifier(**params, dropout=0.3).fit(X, y)
+        clf = AutoEncoderClassifier(**params, dropout=0.3, input_dropout=0.1)
+        clf.fit(X, y)
         layers = [type(m).__name__ for m in clf.net_.module_.encoder]
-        assert layers[:7] == ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
-        assert [m.p for m in clf.net_.module_.encoder if hasattr(m, "p")] == [0.3] * 2
+        expected = ["Dropout"] + ["Linear", "ReLU", "Dropout"] * 2 + ["Linear"]
+        assert layers[:8] == expected  # then the codes' activation
+        rates = [m.p for m in clf.net_.module_.encoder if hasattr(m, "p")]
+        assert rates == [0.1, 0.3, 0.3]
         # Predictions leave dropout out.
         np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    # Without input dropout the encoder starts with its first layer.
+    clf.set_params(input_dropout=0.0).fit(X, y)
+    assert type(clf.net_.module_.encoder[0]).__name__ == "Linear"
     pretrained = clf.set_params(pretraining_max_iter=3).fit(X, y).autoencoder_
     assert not any(hasattr(m, "p") for m in pretrained.net_.module_.modules())
+
+
+def test_patience_counts_epochs_of_at_least_ten_steps(digits):
+    X, y = digits
+    clf = AutoEncoderClassifier(**FAST, n_iter_no_change=4)
+    # One step an epoch (10 rows, one batch): 4 epochs of 10 steps.
+    assert clf._effective_batch_size(10) == 10
+    assert clf._supervised_patience(10) == 40
+    # 3 steps an epoch (48 rows, batches of 16): ceil(10 / 3) = 4 times.
+    assert clf._supervised_patience(48) == 16
+    # Ten steps or more an epoch: as given.
+    assert clf._supervised_patience(len(X)) == 4
+    # And a fit on 10 labeled rows, no pretraining, stops after it.
+    partial = np.full_like(y, -1)
+    keep = [np.flatnonzero(y == c)[0] for c in range(10)]
+    partial[keep] = y[keep]
+    clf.set_params(pretraining_max_iter=0, max_iter=1000).fit(X, partial)
+    stopping = dict(clf.net_.callbacks_)["stopping"]
+    assert stopping.patience == 40
+    assert stopping.misses_ == 40
+    assert len(clf.loss_curve_) >= 40
 
 
 class TestErrors:
