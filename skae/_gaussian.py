@@ -1,4 +1,4 @@
-"""Imputation under a multivariate normal: EM fit, conditional means.
+"""Imputation under a multivariate normal, or a mixture of them: conditional means.
 
 The linear imputer beside :class:`AutoEncoderImputer`'s network. A normal
 distribution is fitted to rows with missing entries by expectation
@@ -16,9 +16,12 @@ missing entries, so that padding the per-row systems to one size wastes
 little.
 """
 
+import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
+from sklearn.mixture import GaussianMixture
 
 # The largest number of features the normal is fitted for: its precision
 # matrix has n_features ** 2 entries and each row solves a system of up to
@@ -51,6 +54,14 @@ class Normal(NamedTuple):
     precision: torch.Tensor
 
 
+class Mixture(NamedTuple):
+    """A fitted mixture of normals: weights, means and precision matrices."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    precisions: np.ndarray
+
+
 def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
     """The normal fitted by EM to ``values`` where ``missing`` is False.
 
@@ -75,7 +86,7 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
     correction = torch.zeros_like(values[0, :, None] * values[0])
     for _ in range(n_iter):
         normal = _maximisation(filled, correction, ridge)
-        filled, correction = _conditional(values, missing, normal)
+        filled, correction, _ = _conditional(values, missing, normal)
     return _maximisation(filled, correction, ridge)
 
 
@@ -88,6 +99,43 @@ def conditional_mean(values, missing, normal):
     values, missing = _on_float64_device(values, missing)
     normal = Normal(*(torch.as_tensor(a).to(values) for a in normal))
     return _conditional(values, missing, normal, covariance=False)[0]
+
+
+def fit_mixture(filled, n_components, seed, *, ridge=RIDGE):
+    """A mixture of ``n_components`` normals fitted to complete rows.
+
+    ``filled`` (an array of shape (n_samples, n_features)) holds rows whose
+    missing entries another imputer filled; each component's covariance
+    gets the ridge of :func:`fit_normal`, relative to the rows' mean
+    variance. scikit-learn's :class:`~sklearn.mixture.GaussianMixture`
+    fits it (k-means start, ``random_state=seed``).
+    """
+    scale = float(np.var(filled, axis=0).mean())
+    scale = scale if scale > 1e-12 else 1.0
+    mixture = GaussianMixture(
+        n_components, reg_covar=ridge * scale, random_state=seed
+    ).fit(filled)
+    return Mixture(mixture.weights_, mixture.means_, mixture.precisions_)
+
+
+def mixture_conditional_mean(values, missing, mixture):
+    """``values`` with their ``missing`` entries set to their conditional
+    mean under ``mixture``.
+
+    Each component's conditional mean is weighted by the component's
+    posterior probability given the row's observed entries alone.
+    """
+    values, missing = _on_float64_device(values, missing)
+    fills, log_likelihoods = [], []
+    for weight, mean, precision in zip(*mixture, strict=True):
+        normal = Normal(*(torch.as_tensor(a).to(values) for a in (mean, precision)))
+        filled, _, log_likelihood = _conditional(
+            values, missing, normal, covariance=False
+        )
+        fills.append(filled)
+        log_likelihoods.append(log_likelihood + math.log(weight))
+    posterior = torch.softmax(torch.stack(log_likelihoods, 1), dim=1)
+    return torch.einsum("rk,krf->rf", posterior, torch.stack(fills))
 
 
 def _maximisation(filled, correction, ridge):
@@ -115,7 +163,9 @@ def _precision(covariance, ridge):
 
 
 def _conditional(values, missing, normal, covariance=True):
-    """Filled rows and the summed conditional covariances (None without them).
+    """Filled rows, the summed conditional covariances (None without them)
+    and each row's log density of its observed entries (up to a term
+    shared by the rows with as many observed entries; 0 for complete rows).
 
     Rows are taken in order of their number of missing entries, in chunks
     whose systems are padded to the chunk's largest count; a padded
@@ -126,6 +176,7 @@ def _conditional(values, missing, normal, covariance=True):
     summed = None
     if covariance:
         summed = values.new_zeros(n_features, n_features)
+    log_likelihood = values.new_zeros(len(values))
     counts = missing.sum(dim=1)
     order = torch.argsort(counts)
     order = order[counts[order] > 0]
@@ -140,9 +191,18 @@ def _conditional(values, missing, normal, covariance=True):
             size //= 2
         rows = order[start : start + max(size, 1)]
         width = int(counts[rows[-1]])
-        _solve_chunk(values, missing, normal, rows, width, filled, summed)
+        log_likelihood[rows] = _solve_chunk(
+            values, missing, normal, rows, width, filled, summed
+        )
         start += len(rows)
-    return filled, summed
+    if len(order):
+        # log det of the observed entries' precision, through the Schur
+        # complement: log det P - log det P_mm (the latter per chunk).
+        observed = n_features - counts[order].to(values.dtype)
+        log_likelihood[order] += 0.5 * (
+            torch.linalg.slogdet(normal.precision)[1] - observed * math.log(2 * math.pi)
+        )
+    return filled, summed, log_likelihood
 
 
 def _width(counts, order, start, size):
@@ -153,6 +213,11 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
     """Conditional means of ``rows`` into ``filled``, covariances into ``summed``.
 
     Both are written in place; ``summed`` is None where not asked for.
+    Returns the rows' log density of their observed entries, less the
+    terms :func:`_conditional` adds: ``-(log det P_mm + d' S_oo^-1 d) / 2``
+    for the observed entries' deviations ``d``, where ``d' S_oo^-1 d`` is
+    ``c' P c - r' P_mm^-1 r`` for the centred row ``c`` (0 where missing)
+    and ``r = (P c)_m``.
     """
     mask = missing[rows]
     # Each row's missing positions first, in column order, then the rest.
@@ -162,9 +227,12 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
     block = normal.precision[positions[:, :, None], positions[:, None, :]]
     both = valid[:, :, None] & valid[:, None, :]
     block = torch.where(both, block, 0.0) + torch.diag_embed((~valid).to(block.dtype))
-    rhs = -torch.gather(centred @ normal.precision, 1, positions) * valid
+    projected = centred @ normal.precision
+    rhs = -torch.gather(projected, 1, positions) * valid
     factor = torch.linalg.cholesky(block)
     solution = torch.cholesky_solve(rhs.unsqueeze(-1), factor).squeeze(-1)
+    distance = (centred * projected).sum(1) - (rhs * solution).sum(1)
+    log_det = 2 * torch.log(torch.diagonal(factor, dim1=1, dim2=2)).sum(1)
     fill = filled[rows]
     solution = torch.where(
         valid, solution + normal.mean[positions], fill.gather(1, positions)
@@ -174,6 +242,7 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
         inverse = torch.cholesky_inverse(factor) * both
         index = positions[:, :, None] * values.shape[1] + positions[:, None, :]
         summed.view(-1).index_add_(0, index[both], inverse[both])
+    return -0.5 * (log_det + distance)
 
 
 def _on_float64_device(values, missing):

@@ -15,17 +15,11 @@ from sklearn.utils.validation import (
 
 from ._averaging import IMPUTER_AVERAGE_DECAY
 from ._base import _BaseAutoEncoder
+from ._blend import Blend, blend_fills, fit_blend
 from ._data import TensorRows, inference_rows, training_rows
 from ._docstrings import fill_doc
-from ._gaussian import MAX_FEATURES, MAX_ROWS, conditional_mean, fit_normal
 from ._losses import ObservedSquaredError
-from ._missing import (
-    held_out_blend,
-    hide_entries,
-    missing_mask,
-    observed_moments,
-    split_inputs,
-)
+from ._missing import hide_entries, missing_mask, observed_moments
 from ._net import infer_batches, loss_curve
 from ._training import TrainingMixin
 from ._validation import clear_fitted_state, holds_out
@@ -56,10 +50,13 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
 
     Beside the network, a multivariate normal is fitted to the observed
     entries by EM, whose conditional means are the best linear fill for
-    each row's own pattern of missing entries (``gaussian_blend``). The
-    imputation is the mix of the two fills that restored the held-out
+    each row's own pattern of missing entries, and a mixture of normals to
+    the training rows as those two fills complete them, whose conditional
+    means are linear within each component (``gaussian_blend``). The
+    imputation mixes the fills in the shares that restored the held-out
     rows' hidden entries best: where the data are nearly linear the
-    normal's fill carries it, where they are not the network's does.
+    normal's fill carries it, where they are clustered the mixture's, where
+    they are curved the network's.
 
     Parameters
     ----------
@@ -88,13 +85,19 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     gaussian_blend : bool, default=True
         Mix the network's fill with the conditional mean under a normal
         fitted by EM, in the proportion that restores the held-out rows'
-        hidden entries best (``gaussian_weight_``); the network alone
-        where no rows are held out (``early_stopping``) or with over 2,048
-        features (the normal's precision has ``n_features ** 2`` entries).
+        hidden entries best (``gaussian_weight_``), then that blend with
+        the conditional mean under a mixture of 2, 4, 8, 16 or 32 normals
+        (at least 25 training rows each), the number and share chosen the
+        same way (``n_mixture_components_``, ``mixture_weight_``). The
+        network alone where no rows are held out (``early_stopping``) or
+        with over 2,048 features (the normal's precision has
+        ``n_features ** 2`` entries); no mixture with over 256 features.
         With 10 % missing, the normal's fill alone had RMSE 0.082 on
         MNIST-5k, the network's 0.130, ``IterativeImputer``'s 0.088; on
         standardised breast-cancer data 0.377, 0.467 and 0.382; on a
-        curved manifold table the network won (0.267 against 0.792).
+        curved manifold table the network won (0.267 against 0.792). The
+        mixture lowered the RMSE on digits/16 from 0.1151 to 0.1107 (10 %
+        missing) and from 0.1300 to 0.1244 (30 %), 16 components.
 
     n_components : int, default=32
         Width of the network's code layer. 64 changed little (30 % missing:
@@ -159,8 +162,17 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         The indicator of ``add_indicator``, fitted on ``X``; None without.
 
     gaussian_weight_ : float
-        Share of the normal's conditional mean in the fill, in [0, 1]; 0
-        without ``gaussian_blend`` (or where it does not apply).
+        Share of the normal's conditional mean in its blend with the
+        network's fill, in [0, 1]; 0 without ``gaussian_blend`` (or where
+        it does not apply).
+
+    mixture_weight_ : float
+        Share of the mixture's conditional mean in its blend with the
+        network's and the normal's, in [0, 1]; 0 without a mixture.
+
+    n_mixture_components_ : int
+        Number of normals in the mixture; 0 without one (too few rows, over
+        256 features, no held-out rows, or none improved the held-out fill).
 
     {net_}
 
@@ -245,7 +257,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     # The network's output is linear and trained on squared errors (what
     # ``TrainingMixin`` builds for ``loss='mse'``); not a parameter.
     loss = "mse"
-    _private_fitted, _average_decay = ("_kept", "_normal"), IMPUTER_AVERAGE_DECAY
+    _private_fitted, _average_decay = ("_kept", "_blend"), IMPUTER_AVERAGE_DECAY
 
     def __init__(
         self,
@@ -350,7 +362,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         train, valid = self._split(rows, rng, validation, seed)
         self._train_net(net, train, valid, seeds=(seed + 1, seed + 2))
         self.net_ = net
-        self._fit_blend(train, valid, rng)
+        self._fit_blend(train, valid, rng, seed + 4)
         self.n_iter_ = len(net.history)
         self.loss_curve_ = loss_curve(net)
         self.early_stopping_ = validation
@@ -404,23 +416,17 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         targets = valid.X.to(valid.device)
         return train, TensorRows(hidden, device=valid.device, targets=targets)
 
-    def _fit_blend(self, train, valid, rng):
-        """The normal's fill and its share, chosen on the held-out rows.
-
-        The normal is fitted to (at most ``MAX_ROWS`` of) the training rows.
+    def _fit_blend(self, train, valid, rng, seed):
+        """The fills beside the network's and their shares, chosen on the
+        held-out rows (none without them or without ``gaussian_blend``).
         """
-        self._normal, self.gaussian_weight_ = None, 0.0
-        n_features = train.X.shape[1] // 2
-        if not self.gaussian_blend or valid is None or n_features > MAX_FEATURES:
-            return
-        inputs = train.X
-        if len(inputs) > MAX_ROWS:
-            subset = np.sort(rng.choice(len(inputs), MAX_ROWS, replace=False))
-            inputs = inputs[torch.from_numpy(subset).to(inputs.device)]
-        normal = fit_normal(*split_inputs(inputs))
-        self._normal = type(normal)(*(a.cpu().numpy() for a in normal))
-        network = self._network_fill(valid)
-        self.gaussian_weight_ = held_out_blend(network, valid, self._normal)
+        self._blend = Blend()
+        if self.gaussian_blend and valid is not None:
+            self._blend = fit_blend(train, valid, self._network_fill, rng, seed)
+        self.gaussian_weight_ = self._blend.normal_weight
+        self.mixture_weight_ = self._blend.mixture_weight
+        mixture = self._blend.mixture
+        self.n_mixture_components_ = 0 if mixture is None else len(mixture.weights)
 
     def _network_fill(self, rows):
         """The network's standardised output for a source of imputer inputs."""
@@ -451,12 +457,8 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         inputs = self._network_inputs(X, missing)
         device = next(self.net_.module_.parameters()).device
         rows = inference_rows(inputs, shift=None, scale=1.0, device=device)
-        restored = self._network_fill(rows)
-        if self.gaussian_weight_ > 0:
-            inputs = split_inputs(torch.from_numpy(inputs).to(device))
-            gaussian = conditional_mean(*inputs, self._normal).cpu().numpy()
-            weight = self.gaussian_weight_
-            restored = (1 - weight) * restored + weight * gaussian
+        inputs = torch.from_numpy(inputs).to(device)
+        restored = blend_fills(self._blend, self._network_fill(rows), inputs)
         restored = restored * self.scale_ + self.shift_[kept]
         # An empty feature kept is filled with 0, as SimpleImputer does.
         X_imputed = np.where(missing, 0, X).astype(X.dtype, copy=False)

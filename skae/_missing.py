@@ -5,8 +5,6 @@ from numbers import Real
 import numpy as np
 import torch
 
-from ._gaussian import conditional_mean
-
 
 def missing_mask(X, missing_values):
     """Boolean mask of the entries of ``X`` that ``missing_values`` marks.
@@ -46,37 +44,6 @@ def hide_entries(inputs, fraction, generator):
     )
     hidden = (draws < fraction) & (missing == 0)
     return torch.cat([values.masked_fill(hidden, 0), missing.masked_fill(hidden, 1)], 1)
-
-
-def held_out_blend(network_fill, valid, normal):
-    """The share of ``normal``'s fill in the mix that restores ``valid`` best.
-
-    ``valid`` serves imputer inputs with entries hidden beside the clean
-    inputs as targets; ``network_fill`` is the network's (standardised)
-    fill of its rows. The mix is scored on the hidden entries.
-    """
-    values, hidden = split_inputs(valid.X)
-    truth, missing = split_inputs(valid.targets)
-    entries = (hidden.bool() & ~missing.bool()).cpu()
-    gaussian = conditional_mean(values, hidden, normal).cpu()
-    network = torch.as_tensor(network_fill, dtype=gaussian.dtype)
-    truth = truth.cpu().to(gaussian.dtype)
-    return blend_weight(network[entries], gaussian[entries], truth[entries])
-
-
-def blend_weight(network, gaussian, truth):
-    """The share ``w`` of ``gaussian`` in ``(1 - w) * network + w * gaussian``.
-
-    The least-squares weight for restoring ``truth`` (equal-shaped arrays
-    of the entries to restore), clipped to [0, 1]; 0 where the two fills
-    agree or there is nothing to restore.
-    """
-    difference = network - gaussian
-    spread = float(torch.sum(difference * difference))
-    if spread == 0:
-        return 0.0
-    weight = float(torch.sum(difference * (network - truth))) / spread
-    return min(max(weight, 0.0), 1.0)
 
 
 def observed_moments(X, missing):

@@ -1,11 +1,20 @@
-"""The normal beside AutoEncoderImputer's network: EM fit and conditional means."""
+"""The normal and the mixture beside AutoEncoderImputer's network: fits and
+conditional means."""
 
 import numpy as np
 import pytest
 import torch
+from scipy.stats import multivariate_normal
 
 from skae import _gaussian
-from skae._gaussian import Normal, conditional_mean, fit_normal
+from skae._gaussian import (
+    Mixture,
+    Normal,
+    conditional_mean,
+    fit_mixture,
+    fit_normal,
+    mixture_conditional_mean,
+)
 
 
 def _normal_rows(n, d, seed=0):
@@ -105,3 +114,64 @@ def test_rows_without_missing_entries_are_returned_as_they_are():
     missing = torch.zeros(X.shape, dtype=torch.bool)
     filled = conditional_mean(torch.tensor(X), missing, normal)
     np.testing.assert_array_equal(filled.numpy(), X)
+
+
+def _explicit_mixture(X, missing, weights, means, covariances):
+    """Each component's textbook conditional mean, weighted by its posterior
+    given the observed entries (scipy's marginal densities)."""
+    components = list(zip(means, covariances, strict=True))
+    fills = np.array([_explicit(X, missing, mu, c) for mu, c in components])
+    posterior = np.empty((len(X), len(weights)))
+    for i, observed in enumerate(~missing):
+        log_density = [
+            multivariate_normal(mu[observed], c[np.ix_(observed, observed)]).logpdf(
+                X[i, observed]
+            )
+            if observed.any()
+            else 0.0
+            for mu, c in components
+        ]
+        log_posterior = np.log(weights) + log_density
+        posterior[i] = np.exp(log_posterior - log_posterior.max())
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    return np.einsum("rk,krf->rf", posterior, fills)
+
+
+@pytest.mark.parametrize("chunk_entries", [1 << 23, 20])
+def test_mixture_conditional_mean_weights_components_by_their_posterior(
+    monkeypatch, chunk_entries
+):
+    monkeypatch.setattr(_gaussian, "CHUNK_ENTRIES", chunk_entries)
+    rng = np.random.RandomState(0)
+    weights = np.array([0.2, 0.5, 0.3])
+    means = 2 * rng.normal(size=(3, 5))
+    covariances = [_normal_rows(1, 5, seed=k)[2] for k in range(3)]
+    mixture = Mixture(weights, means, np.array([np.linalg.inv(c) for c in covariances]))
+    X = 2 * rng.normal(size=(60, 5))
+    missing = rng.rand(*X.shape) < 0.4
+    missing[0], missing[1] = False, True
+    values = torch.tensor(np.where(missing, 0.0, X))
+    filled = mixture_conditional_mean(values, torch.tensor(missing), mixture)
+    expected = _explicit_mixture(X, missing, weights, means, covariances)
+    np.testing.assert_allclose(filled.numpy(), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_a_mixture_follows_two_clusters_that_one_normal_averages():
+    # Two clusters whose second feature follows the first with opposite
+    # slopes: pooled, the slopes cancel, so one normal fills the second
+    # feature with about its mean; the mixture fills it from each cluster's
+    # own slope.
+    rng = np.random.RandomState(0)
+    side = np.repeat([-1.0, 1.0], 300)
+    first = rng.normal(size=600)
+    X = np.column_stack([first, side * first, 5 * side])
+    X += 0.05 * rng.normal(size=X.shape)
+    mixture = fit_mixture(X, 2, seed=0)
+    missing = np.zeros(X.shape, dtype=bool)
+    missing[:, 1] = True
+    values = torch.tensor(np.where(missing, 0.0, X))
+    filled = mixture_conditional_mean(values, torch.tensor(missing), mixture).numpy()
+    normal = fit_normal(torch.tensor(X), torch.zeros(X.shape, dtype=torch.bool))
+    pooled = conditional_mean(values, torch.tensor(missing), normal).numpy()
+    assert np.sqrt(np.mean((filled[:, 1] - X[:, 1]) ** 2)) < 0.15
+    assert np.sqrt(np.mean((pooled[:, 1] - X[:, 1]) ** 2)) > 0.5

@@ -7,7 +7,8 @@ import pytest
 import torch
 from sklearn.impute import SimpleImputer
 
-from skae import AutoEncoderImputer
+from skae import AutoEncoderImputer, _blend
+from skae._blend import Blend
 from skae._losses import ObservedSquaredError
 from skae._missing import hide_entries
 
@@ -203,7 +204,8 @@ def test_the_normal_carries_nearly_linear_data():
     blended = AutoEncoderImputer(**FAST).fit(X_missing)
     alone = AutoEncoderImputer(**FAST, gaussian_blend=False).fit(X_missing)
     assert blended.gaussian_weight_ > 0.5
-    assert alone.gaussian_weight_ == 0 and alone._normal is None
+    assert alone.gaussian_weight_ == 0 and alone._blend.normal is None
+    assert alone.mixture_weight_ == 0 and alone.n_mixture_components_ == 0
     error = _rmse(blended.transform(X_missing)[removed], X[removed])
     assert error < 0.9 * _rmse(alone.transform(X_missing)[removed], X[removed])
 
@@ -223,7 +225,44 @@ def test_the_network_carries_data_far_from_a_normal():
 def test_no_normal_without_held_out_rows(low_rank):
     _, X_missing, _, _ = low_rank
     imputer = AutoEncoderImputer(**FAST, early_stopping=False).fit(X_missing)
-    assert imputer.gaussian_weight_ == 0 and imputer._normal is None
+    assert imputer._blend == Blend()
+    assert imputer.gaussian_weight_ == 0 and imputer.mixture_weight_ == 0
+
+
+def _two_slopes(n=800, seed=0):
+    """Two clusters told apart by the third feature, in which the second
+    feature follows the first with opposite slopes."""
+    rng = np.random.RandomState(seed)
+    side = np.repeat([-1.0, 1.0], n // 2)
+    first = rng.normal(size=n)
+    X = np.column_stack([first, side * first, 3 * side, first + side])
+    return X + 0.05 * rng.normal(size=X.shape)
+
+
+def test_a_mixture_of_normals_fills_clustered_data():
+    # Pooled, the slopes cancel and one normal cannot fill the second
+    # feature; a normal per cluster can, and the held-out rows choose it.
+    X = _two_slopes()
+    X_missing, removed = _remove(X, 0.2)
+    imputer = AutoEncoderImputer(**dict(FAST, max_iter=10)).fit(X_missing)
+    assert imputer.n_mixture_components_ >= 2
+    assert imputer.mixture_weight_ > 0.5
+    error = _rmse(imputer.transform(X_missing)[removed], X[removed])
+    imputer._blend = imputer._blend._replace(mixture_weight=0.0)
+    without = _rmse(imputer.transform(X_missing)[removed], X[removed])
+    assert error < 0.7 * without
+
+
+def test_no_mixture_for_too_few_rows_or_too_many_features(monkeypatch):
+    # 45 training rows: too few for two components of 25.
+    X_missing, _ = _remove(_two_slopes(n=50), 0.2)
+    imputer = AutoEncoderImputer(**FAST, early_stopping=True).fit(X_missing)
+    assert imputer._blend.normal is not None and imputer._blend.mixture is None
+    assert imputer.n_mixture_components_ == 0 and imputer.mixture_weight_ == 0
+    monkeypatch.setattr(_blend, "MIXTURE_MAX_FEATURES", 3)
+    X_missing, _ = _remove(_two_slopes(), 0.2)
+    imputer = AutoEncoderImputer(**FAST).fit(X_missing)
+    assert imputer._blend.normal is not None and imputer._blend.mixture is None
 
 
 @pytest.mark.parametrize("constant", ["every column", "one column"])
