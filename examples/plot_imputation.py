@@ -13,7 +13,10 @@ error is measured on the removed pixels only.
 The imputer mixes its network's fill with the conditional mean under a
 multivariate normal fitted by EM, in the proportion that restored held-out
 rows best (``gaussian_weight_``): on these digits the network carries most
-of it.
+of it. That blend is then mixed with the conditional mean under a mixture
+of normals fitted to the rows it completes (``mixture_weight_``, with
+``n_mixture_components_`` normals): the digits fall in clusters, and the
+mixture fills each row from its own.
 """
 
 # %%
@@ -51,8 +54,11 @@ for name, imputer in imputers.items():
     seconds = time.perf_counter() - start
     rmse = np.sqrt(np.mean((filled[name][removed] - X[removed]) ** 2))
     print(f"{name:>18}: RMSE on the removed pixels {rmse:.4f} ({seconds:.1f} s)")
+imputer = imputers["AutoEncoderImputer"]
+print(f"share of the normal's fill: {imputer.gaussian_weight_:.2f}")
 print(
-    f"share of the normal's fill: {imputers['AutoEncoderImputer'].gaussian_weight_:.2f}"
+    f"share of the mixture's fill: {imputer.mixture_weight_:.2f} "
+    f"({imputer.n_mixture_components_} normals)"
 )
 
 # %%

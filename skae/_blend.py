@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._data import TensorRows
 from ._gaussian import (
     MAX_FEATURES,
     MAX_ROWS,
@@ -38,10 +39,17 @@ from ._missing import split_inputs
 MIXTURE_COMPONENTS = (2, 4, 8, 16, 32)
 ROWS_PER_COMPONENT = 25
 
+# Mixtures fitted from different k-means starts, whose fills are averaged:
+# one start's mixture varies with it. On digits/16 (16 components chosen),
+# the imputer's RMSE with one start was 0.1107 at 10 % missing and 0.1244
+# at 30 %; with five starts' average 0.1093 and 0.1231; with the five then
+# fitted again to every row (held-out ones included) 0.1088 and 0.1223.
+STARTS = 5
+
 # The most features the mixture is fitted for: it keeps a precision
-# matrix of n_features ** 2 entries per component (32 components of 256
-# features: 16 MiB).
-MIXTURE_MAX_FEATURES = 256
+# matrix of n_features ** 2 entries per component and start (32 components
+# of 128 features, five starts: 21 MB).
+MIXTURE_MAX_FEATURES = 128
 
 
 class Blend(NamedTuple):
@@ -49,7 +57,7 @@ class Blend(NamedTuple):
 
     normal: Normal | None = None
     normal_weight: float = 0.0
-    mixture: Mixture | None = None
+    mixtures: tuple[Mixture, ...] = ()
     mixture_weight: float = 0.0
 
 
@@ -85,11 +93,19 @@ def fit_blend(train, valid, network, rng, seed):
     network_fill = held_out.entries_of(network(valid))
     first = held_out.fill(network_fill, held_out.restore(conditional_mean, normal))
     normal_weight = first.weight
-    mixture, mixture_weight = None, 0.0
+    mixtures, mixture_weight = (), 0.0
     if n_features <= MIXTURE_MAX_FEATURES:
         completed = _completed(train, network(train), normal, normal_weight)
-        mixture, mixture_weight = _fit_mixture(completed, held_out, first, seed)
-    return Blend(normal, normal_weight, mixture, mixture_weight)
+        mixtures, mixture_weight = _fit_mixtures(completed, held_out, first, seed)
+    if mixtures:
+        # Number and share chosen, the mixtures are fitted again to every
+        # row: the held-out ones as the first fills complete them.
+        clean = TensorRows(valid.targets, device=valid.device)
+        completed = np.vstack(
+            [completed, _completed(clean, network(clean), normal, normal_weight)]
+        )
+        mixtures = _fit_starts(completed, len(mixtures[0].weights), seed)
+    return Blend(normal, normal_weight, mixtures, mixture_weight)
 
 
 def blend_fills(blend, network_fill, inputs):
@@ -102,7 +118,7 @@ def blend_fills(blend, network_fill, inputs):
         gaussian = conditional_mean(values, missing, blend.normal).cpu().numpy()
         fill = _mix(fill, gaussian, blend.normal_weight)
     if blend.mixture_weight > 0:
-        mixture = mixture_conditional_mean(values, missing, blend.mixture)
+        mixture = _mixtures_mean(values, missing, blend.mixtures)
         fill = _mix(fill, mixture.cpu().numpy(), blend.mixture_weight)
     return fill
 
@@ -130,7 +146,7 @@ class _HeldOut:
 
     def restore(self, conditional, fitted):
         """The hidden entries' ``conditional`` mean (:func:`conditional_mean`
-        or :func:`mixture_conditional_mean`) under ``fitted``.
+        or :func:`_mixtures_mean`) under ``fitted``.
         """
         return conditional(self.values, self.hidden, fitted).cpu()[self.entries]
 
@@ -155,21 +171,41 @@ def _completed(train, network_fill, normal, normal_weight):
     return np.where(missing, fill, values.cpu().numpy()).astype(np.float64)
 
 
-def _fit_mixture(completed, held_out, first, seed):
-    """The mixture whose share beside ``first`` restores the held-out
-    entries best, and that share; ``(None, 0.0)`` where none improves on
-    ``first`` or there are too few rows for two components.
+def _fit_mixtures(completed, held_out, first, seed):
+    """The mixtures whose average fill, beside ``first``, restores the
+    held-out entries best, and its share; ``((), 0.0)`` where none improves
+    on ``first`` or there are too few rows for two components.
+
+    The number of components is chosen with one start, then ``STARTS``
+    mixtures of that number are averaged.
     """
     best, best_fill = None, first
     for n_components in MIXTURE_COMPONENTS:
         if n_components * ROWS_PER_COMPONENT > len(completed):
             break
         mixture = fit_mixture(completed, n_components, seed)
-        restored = held_out.restore(mixture_conditional_mean, mixture)
+        restored = held_out.restore(_mixtures_mean, (mixture,))
         fill = held_out.fill(first.values, restored)
         if fill.weight > 0 and fill.error < best_fill.error:
             best, best_fill = mixture, fill
-    return best, (best_fill.weight if best is not None else 0.0)
+    if best is None:
+        return (), 0.0
+    mixtures = _fit_starts(completed, len(best.weights), seed)
+    restored = held_out.restore(_mixtures_mean, mixtures)
+    return mixtures, held_out.fill(first.values, restored).weight
+
+
+def _fit_starts(completed, n_components, seed):
+    """``STARTS`` mixtures fitted to ``completed``, from as many k-means starts."""
+    return tuple(
+        fit_mixture(completed, n_components, seed + start) for start in range(STARTS)
+    )
+
+
+def _mixtures_mean(values, missing, mixtures):
+    """The average of the mixtures' conditional means."""
+    fills = [mixture_conditional_mean(values, missing, m) for m in mixtures]
+    return sum(fills) / len(fills)
 
 
 def _mix(first, second, weight):

@@ -91,7 +91,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         same way (``n_mixture_components_``, ``mixture_weight_``). The
         network alone where no rows are held out (``early_stopping``) or
         with over 2,048 features (the normal's precision has
-        ``n_features ** 2`` entries); no mixture with over 256 features.
+        ``n_features ** 2`` entries); no mixture with over 128 features.
         With 10 % missing, the normal's fill alone had RMSE 0.082 on
         MNIST-5k, the network's 0.130, ``IterativeImputer``'s 0.088; on
         standardised breast-cancer data 0.377, 0.467 and 0.382; on a
@@ -172,7 +172,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
 
     n_mixture_components_ : int
         Number of normals in the mixture; 0 without one (too few rows, over
-        256 features, no held-out rows, or none improved the held-out fill).
+        128 features, no held-out rows, or none improved the held-out fill).
 
     {net_}
 
@@ -425,8 +425,8 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
             self._blend = fit_blend(train, valid, self._network_fill, rng, seed)
         self.gaussian_weight_ = self._blend.normal_weight
         self.mixture_weight_ = self._blend.mixture_weight
-        mixture = self._blend.mixture
-        self.n_mixture_components_ = 0 if mixture is None else len(mixture.weights)
+        mixtures = self._blend.mixtures
+        self.n_mixture_components_ = len(mixtures[0].weights) if mixtures else 0
 
     def _network_fill(self, rows):
         """The network's standardised output for a source of imputer inputs."""

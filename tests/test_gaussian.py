@@ -137,11 +137,16 @@ def _explicit_mixture(X, missing, weights, means, covariances):
     return np.einsum("rk,krf->rf", posterior, fills)
 
 
-@pytest.mark.parametrize("chunk_entries", [1 << 23, 20])
+@pytest.mark.parametrize(
+    "chunk_entries, padding", [(1 << 23, 1.25), (1 << 23, 1e9), (20, 1.25)]
+)
 def test_mixture_conditional_mean_weights_components_by_their_posterior(
-    monkeypatch, chunk_entries
+    monkeypatch, chunk_entries, padding
 ):
+    # Chunks of rows with similar counts, one chunk of all rows, and many
+    # chunks of one row give the same means.
     monkeypatch.setattr(_gaussian, "CHUNK_ENTRIES", chunk_entries)
+    monkeypatch.setattr(_gaussian, "PADDING", padding)
     rng = np.random.RandomState(0)
     weights = np.array([0.2, 0.5, 0.3])
     means = 2 * rng.normal(size=(3, 5))

@@ -257,12 +257,12 @@ def test_no_mixture_for_too_few_rows_or_too_many_features(monkeypatch):
     # 45 training rows: too few for two components of 25.
     X_missing, _ = _remove(_two_slopes(n=50), 0.2)
     imputer = AutoEncoderImputer(**FAST, early_stopping=True).fit(X_missing)
-    assert imputer._blend.normal is not None and imputer._blend.mixture is None
+    assert imputer._blend.normal is not None and imputer._blend.mixtures == ()
     assert imputer.n_mixture_components_ == 0 and imputer.mixture_weight_ == 0
     monkeypatch.setattr(_blend, "MIXTURE_MAX_FEATURES", 3)
     X_missing, _ = _remove(_two_slopes(), 0.2)
     imputer = AutoEncoderImputer(**FAST).fit(X_missing)
-    assert imputer._blend.normal is not None and imputer._blend.mixture is None
+    assert imputer._blend.normal is not None and imputer._blend.mixtures == ()
 
 
 @pytest.mark.parametrize("constant", ["every column", "one column"])
