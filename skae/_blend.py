@@ -51,6 +51,14 @@ STARTS = 5
 # of 128 features, five starts: 21 MB).
 MIXTURE_MAX_FEATURES = 128
 
+# The most training rows the mixtures are fitted to. Each of the 15 fits
+# (five numbers of components, five starts, five again on every row) costs
+# rows x components x features ** 2 an EM iteration: on a 10,000-row,
+# 128-feature curved table with 10 % missing (20 epochs' network) they
+# took 141 s of a 160 s fit with every row, 53 s of 72 s with 5,000 (RMSE
+# 0.1104 against 0.1165). Tables of up to 5,000 rows are not affected.
+MIXTURE_ROWS = 5000
+
 
 class Blend(NamedTuple):
     """The fitted fills beside the network's and their shares."""
@@ -68,8 +76,8 @@ def fit_blend(train, valid, network, rng, seed):
     ----------
     train : TensorRows
         Training imputer inputs, rows ``[values, missing]``; at most
-        ``MAX_ROWS`` of them (drawn with ``rng``) fit the normal and the
-        mixture.
+        ``MAX_ROWS`` of them (drawn with ``rng``) fit the normal, at most
+        ``MIXTURE_ROWS`` the mixtures.
     valid : TensorRows
         Held-out imputer inputs with entries hidden, their clean inputs as
         targets: the shares (and the mixture's number of components) are
@@ -95,6 +103,9 @@ def fit_blend(train, valid, network, rng, seed):
     normal_weight = first.weight
     mixtures, mixture_weight = (), 0.0
     if n_features <= MIXTURE_MAX_FEATURES:
+        if len(train) > MIXTURE_ROWS:
+            subset = np.sort(rng.choice(len(train), MIXTURE_ROWS, replace=False))
+            train = train.take(torch.from_numpy(subset).to(train.X.device))
         completed = _completed(train, network(train), normal, normal_weight)
         mixtures, mixture_weight = _fit_mixtures(completed, held_out, first, seed)
     if mixtures:

@@ -275,3 +275,20 @@ def test_constant_columns_are_filled_with_their_value(constant):
     X_imputed = imputer.transform(X_missing)
     assert np.isfinite(X_imputed).all()
     np.testing.assert_allclose(X_imputed[:, 2], 3.0, atol=0.25)
+
+
+def test_mixtures_are_fitted_to_at_most_mixture_rows(monkeypatch):
+    # 720 training rows, capped at 120 to choose and weigh the mixtures,
+    # which are then fitted again to those and the 80 held-out rows.
+    monkeypatch.setattr(_blend, "MIXTURE_ROWS", 120)
+    fitted_rows, fit_mixture = [], _blend.fit_mixture
+
+    def recorded(rows, *args, **kwargs):
+        fitted_rows.append(len(rows))
+        return fit_mixture(rows, *args, **kwargs)
+
+    monkeypatch.setattr(_blend, "fit_mixture", recorded)
+    X_missing, _ = _remove(_two_slopes(), 0.2)
+    imputer = AutoEncoderImputer(**dict(FAST, max_iter=10)).fit(X_missing)
+    assert imputer.n_mixture_components_ >= 2
+    assert set(fitted_rows) == {120, 200}
