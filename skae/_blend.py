@@ -92,31 +92,25 @@ def fit_blend(train, valid, network, rng, seed):
     n_features = train.X.shape[1] // 2
     if n_features > MAX_FEATURES:
         return Blend()
-    if len(train) > MAX_ROWS:
-        subset = np.sort(rng.choice(len(train), MAX_ROWS, replace=False))
-        train = train.take(torch.from_numpy(subset).to(train.X.device))
+    train = _subset(train, MAX_ROWS, rng)
     normal = fit_normal(*split_inputs(train.X))
     normal = Normal(*(a.cpu().numpy() for a in normal))
     held_out = _HeldOut(valid)
     network_fill = held_out.entries_of(network(valid))
     first = held_out.fill(network_fill, held_out.restore(conditional_mean, normal))
-    normal_weight = first.weight
-    mixtures, mixture_weight = (), 0.0
-    if n_features <= MIXTURE_MAX_FEATURES:
-        if len(train) > MIXTURE_ROWS:
-            subset = np.sort(rng.choice(len(train), MIXTURE_ROWS, replace=False))
-            train = train.take(torch.from_numpy(subset).to(train.X.device))
-        completed = _completed(train, network(train), normal, normal_weight)
-        mixtures, mixture_weight = _fit_mixtures(completed, held_out, first, seed)
+    blend = Blend(normal, first.weight)
+    if n_features > MIXTURE_MAX_FEATURES:
+        return blend
+    train = _subset(train, MIXTURE_ROWS, rng)
+    completed = _completed(train, network, blend)
+    mixtures, mixture_weight = _fit_mixtures(completed, held_out, first, seed)
     if mixtures:
         # Number and share chosen, the mixtures are fitted again to every
         # row: the held-out ones as the first fills complete them.
         clean = TensorRows(valid.targets, device=valid.device)
-        completed = np.vstack(
-            [completed, _completed(clean, network(clean), normal, normal_weight)]
-        )
+        completed = np.vstack([completed, _completed(clean, network, blend)])
         mixtures = _fit_starts(completed, len(mixtures[0].weights), seed)
-    return Blend(normal, normal_weight, mixtures, mixture_weight)
+    return blend._replace(mixtures=mixtures, mixture_weight=mixture_weight)
 
 
 def blend_fills(blend, network_fill, inputs):
@@ -169,15 +163,20 @@ class _HeldOut:
         return _Fill(mixed, weight, error)
 
 
-def _completed(train, network_fill, normal, normal_weight):
-    """The training rows (standardised, an array) with their missing
-    entries filled by the network's and the normal's fills in their shares.
+def _subset(rows, most, rng):
+    """At most ``most`` of ``rows``, drawn with ``rng`` (in their order)."""
+    if len(rows) <= most:
+        return rows
+    subset = np.sort(rng.choice(len(rows), most, replace=False))
+    return rows.take(torch.from_numpy(subset).to(rows.X.device))
+
+
+def _completed(rows, network, blend):
+    """Imputer ``rows`` (standardised, as an array) with their missing
+    entries filled by the ``network`` and the ``blend``.
     """
-    values, missing = split_inputs(train.X)
-    fill = network_fill
-    if normal_weight > 0:
-        gaussian = conditional_mean(values, missing, normal).cpu().numpy()
-        fill = _mix(fill, gaussian, normal_weight)
+    fill = blend_fills(blend, network(rows), rows.X)
+    values, missing = split_inputs(rows.X)
     missing = missing.bool().cpu().numpy()
     return np.where(missing, fill, values.cpu().numpy()).astype(np.float64)
 
