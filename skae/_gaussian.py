@@ -10,6 +10,11 @@ entries are filled with their conditional mean given its observed ones:
 follow each row's own pattern of missing entries, which is what
 ``IterativeImputer``'s chained regressions approximate.
 
+A mixture of normals (scikit-learn's ``GaussianMixture``, fitted to rows
+another imputer completed) fills a row with each component's conditional
+mean, weighted by the component's posterior given the row's observed
+entries: its density there comes out of the same per-row systems.
+
 Everything is float64 torch, on the device of the rows given (the CPU for
 'mps', which has no float64), in chunks of rows with similar numbers of
 missing entries, so that padding the per-row systems to one size wastes

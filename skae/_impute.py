@@ -55,8 +55,8 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
     means are linear within each component (``gaussian_blend``). The
     imputation mixes the fills in the shares that restored the held-out
     rows' hidden entries best: where the data are nearly linear the
-    normal's fill carries it, where they are clustered the mixture's, where
-    they are curved the network's.
+    normal's fill carries it, where they are clustered or curved the
+    network's and the mixture's share it.
 
     Parameters
     ----------
@@ -87,8 +87,9 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         fitted by EM, in the proportion that restores the held-out rows'
         hidden entries best (``gaussian_weight_``), then that blend with
         the conditional mean under a mixture of 2, 4, 8, 16 or 32 normals
-        (at least 25 training rows each), the number and share chosen the
-        same way (``n_mixture_components_``, ``mixture_weight_``). The
+        (at least 25 training rows each; averaged over five k-means
+        starts), the number and share chosen the same way
+        (``n_mixture_components_``, ``mixture_weight_``). The
         network alone where no rows are held out (``early_stopping``) or
         with over 2,048 features (the normal's precision has
         ``n_features ** 2`` entries); no mixture with over 128 features.
