@@ -30,12 +30,14 @@ from ._gaussian import (
 from ._missing import split_inputs
 
 # Numbers of mixture components tried, on the held-out rows; each needs
-# ROWS_PER_COMPONENT training rows. With 30 % of the entries missing and
-# the fill before the mixture's as a start, 10 components (of 1, 3, 10,
-# 20) restored digits/16 best (RMSE 0.1263 alone, 0.1235 in the blend,
-# against 0.1300 without), 3 standardised wine (0.7538 against 0.7746)
-# and 20 a curved 2,000-row manifold table (0.3415 against 0.3596): the
-# number is the data's, so it is chosen on them.
+# ROWS_PER_COMPONENT training rows. With 30 % of the entries missing, one
+# mixture fitted to every row as the imputer before it completed them,
+# and the least-squares share on every removed entry (a scratch run),
+# 10 components (of 1, 3, 10, 20) restored digits/16 best (RMSE 0.1263
+# alone, 0.1235 in the blend, against 0.1300 without), 3 standardised
+# wine (0.7538 against 0.7746) and 20 a curved 2,000-row manifold table
+# (0.3415 against 0.3596): the number is the data's, so it is chosen on
+# them.
 MIXTURE_COMPONENTS = (2, 4, 8, 16, 32)
 ROWS_PER_COMPONENT = 25
 
@@ -87,7 +89,8 @@ def fit_blend(train, valid, network, rng, seed):
     rng : RandomState
         Draws the row subset.
     seed : int
-        Seed of the mixture's k-means start.
+        Seed of the mixtures' first k-means start; the others count up
+        from it.
     """
     n_features = train.X.shape[1] // 2
     if n_features > MAX_FEATURES:
