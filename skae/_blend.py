@@ -16,6 +16,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._calibration import (
+    Calibration,
+    calibrated,
+    cross_fitted,
+    fit_calibration,
+    observed_range,
+)
 from ._data import TensorRows
 from ._gaussian import (
     MAX_FEATURES,
@@ -62,6 +69,14 @@ MIXTURE_MAX_FEATURES = 128
 MIXTURE_ROWS = 5000
 
 
+# The calibration is kept only where its gain on the held-out entries
+# (fitted to the other fold) is over this many standard errors of the mean
+# gain per held-out row: on standardised wine (18 held-out rows, 29 to 52
+# hidden entries) the map fitted to noise otherwise raised the RMSE at 50 %
+# missing from 0.818 to 0.935.
+SIGNIFICANCE = 2.0
+
+
 class Blend(NamedTuple):
     """The fitted fills beside the network's and their shares."""
 
@@ -69,6 +84,7 @@ class Blend(NamedTuple):
     normal_weight: float = 0.0
     mixtures: tuple[Mixture, ...] = ()
     mixture_weight: float = 0.0
+    calibration: Calibration | None = None
 
 
 def fit_blend(train, valid, network, rng, seed):
@@ -93,27 +109,29 @@ def fit_blend(train, valid, network, rng, seed):
         from it.
     """
     n_features = train.X.shape[1] // 2
-    if n_features > MAX_FEATURES:
-        return Blend()
-    train = _subset(train, MAX_ROWS, rng)
-    normal = fit_normal(*split_inputs(train.X))
-    normal = Normal(*(a.cpu().numpy() for a in normal))
+    low, width = observed_range(train.X, valid.targets)
     held_out = _HeldOut(valid)
-    network_fill = held_out.entries_of(network(valid))
-    first = held_out.fill(network_fill, held_out.restore(conditional_mean, normal))
-    blend = Blend(normal, first.weight)
-    if n_features > MIXTURE_MAX_FEATURES:
-        return blend
-    train = _subset(train, MIXTURE_ROWS, rng)
-    completed = _completed(train, network, blend)
-    mixtures, mixture_weight = _fit_mixtures(completed, held_out, first, seed)
-    if mixtures:
-        # Number and share chosen, the mixtures are fitted again to every
-        # row: the held-out ones as the first fills complete them.
-        clean = TensorRows(valid.targets, device=valid.device)
-        completed = np.vstack([completed, _completed(clean, network, blend)])
-        mixtures = _fit_starts(completed, len(mixtures[0].weights), seed)
-    return blend._replace(mixtures=mixtures, mixture_weight=mixture_weight)
+    blend, fill = Blend(), held_out.entries_of(network(valid))
+    if n_features <= MAX_FEATURES:
+        train = _subset(train, MAX_ROWS, rng)
+        normal = fit_normal(*split_inputs(train.X))
+        normal = Normal(*(a.cpu().numpy() for a in normal))
+        first = held_out.fill(fill, held_out.restore(conditional_mean, normal))
+        blend, fill = Blend(normal, first.weight), first.values
+    if n_features <= MIXTURE_MAX_FEATURES:
+        train = _subset(train, MIXTURE_ROWS, rng)
+        completed = _completed(train, network, blend)
+        mixtures, weight, fill = _fit_mixtures(completed, held_out, fill, seed)
+        if mixtures:
+            # Number and share chosen, the mixtures are fitted again to every
+            # row: the held-out ones as the first fills complete them.
+            clean = TensorRows(valid.targets, device=valid.device)
+            completed = np.vstack([completed, _completed(clean, network, blend)])
+            mixtures = _fit_starts(completed, len(mixtures[0].weights), seed)
+        blend = blend._replace(mixtures=mixtures, mixture_weight=weight)
+    # The map is fitted to the held-out fill of the mixtures before they
+    # saw those rows.
+    return blend._replace(calibration=held_out.calibration(fill, low, width))
 
 
 def blend_fills(blend, network_fill, inputs):
@@ -128,7 +146,7 @@ def blend_fills(blend, network_fill, inputs):
     if blend.mixture_weight > 0:
         mixture = _mixtures_mean(values, missing, blend.mixtures)
         fill = _mix(fill, mixture.cpu().numpy(), blend.mixture_weight)
-    return fill
+    return calibrated(blend.calibration, fill)
 
 
 class _Fill(NamedTuple):
@@ -147,6 +165,7 @@ class _HeldOut:
         truth, missing = split_inputs(valid.targets)
         self.entries = (self.hidden.bool() & ~missing.bool()).cpu()
         self.truth = truth.cpu().to(torch.float64)[self.entries]
+        self.rows, self.columns = self.entries.nonzero().numpy().T
 
     def entries_of(self, fill):
         """The hidden entries of a fill of every entry (an array)."""
@@ -157,6 +176,24 @@ class _HeldOut:
         or :func:`_mixtures_mean`) under ``fitted``.
         """
         return conditional(self.values, self.hidden, fitted).cpu()[self.entries]
+
+    def calibration(self, fill, low, width):
+        """The calibration of a fill of the hidden entries (a tensor), in
+        the share that restores them best when each fold's map is fitted to
+        the other fold; None where that share is 0 or its gain is within
+        noise (under ``SIGNIFICANCE`` standard errors over the rows).
+        """
+        fill, truth = fill.numpy(), self.truth.numpy()
+        where = (fill, truth, self.columns)
+        crossed = cross_fitted(*where, self.rows, low, width)
+        weight = 0.0 if crossed is None else blend_weight(fill, crossed, truth)
+        if weight == 0:
+            return None
+        mixed = _mix(fill, crossed, weight)
+        gain = np.bincount(self.rows, (fill - truth) ** 2 - (mixed - truth) ** 2)
+        if gain.mean() <= SIGNIFICANCE * gain.std(ddof=1) / np.sqrt(len(gain)):
+            return None
+        return fit_calibration(*where, low, width, weight)
 
     def fill(self, first, second):
         """The mix of two fills of the hidden entries that restores them best."""
@@ -185,27 +222,28 @@ def _completed(rows, network, blend):
 
 
 def _fit_mixtures(completed, held_out, first, seed):
-    """The mixtures whose average fill, beside ``first``, restores the
-    held-out entries best, and its share; ``((), 0.0)`` where none improves
-    on ``first`` or there are too few rows for two components.
+    """The mixtures whose average fill, beside the ``first`` fill (of the
+    held-out entries), restores those entries best, its share and the
+    blend's fill of them; ``((), 0.0, first)`` where none improves on
+    ``first`` or there are too few rows for two components.
 
     The number of components is chosen with one start, then ``STARTS``
     mixtures of that number are averaged.
     """
-    best, best_fill = None, first
+    best, best_fill = None, held_out.fill(first, first)
     for n_components in MIXTURE_COMPONENTS:
         if n_components * ROWS_PER_COMPONENT > len(completed):
             break
         mixture = fit_mixture(completed, n_components, seed)
         restored = held_out.restore(_mixtures_mean, (mixture,))
-        fill = held_out.fill(first.values, restored)
+        fill = held_out.fill(first, restored)
         if fill.weight > 0 and fill.error < best_fill.error:
             best, best_fill = mixture, fill
     if best is None:
-        return (), 0.0
+        return (), 0.0, first
     mixtures = _fit_starts(completed, len(best.weights), seed)
-    restored = held_out.restore(_mixtures_mean, mixtures)
-    return mixtures, held_out.fill(first.values, restored).weight
+    fill = held_out.fill(first, held_out.restore(_mixtures_mean, mixtures))
+    return mixtures, fill.weight, fill.values
 
 
 def _fit_starts(completed, n_components, seed):
@@ -234,6 +272,7 @@ def blend_weight(first, second, truth):
     """
     first = torch.as_tensor(first, dtype=torch.float64)
     second = torch.as_tensor(second, dtype=torch.float64)
+    truth = torch.as_tensor(truth, dtype=torch.float64)
     difference = first - second
     spread = float(torch.sum(difference * difference))
     if spread == 0:

@@ -5,6 +5,8 @@ from numbers import Real
 import numpy as np
 import torch
 
+from ._data import TensorRows
+
 
 def missing_mask(X, missing_values):
     """Boolean mask of the entries of ``X`` that ``missing_values`` marks.
@@ -27,6 +29,30 @@ def split_inputs(inputs):
     """``(values, missing)`` halves of imputer inputs ``[values, missing]``."""
     n_features = inputs.shape[1] // 2
     return inputs[:, :n_features], inputs[:, n_features:]
+
+
+def network_inputs(X, missing, kept, shift, scale):
+    """Imputer rows ``[values, missing]`` over the ``kept`` features, in
+    ``X``'s dtype: values standardised by ``shift`` and ``scale``, and
+    missing ones set to 0, their feature's mean.
+    """
+    values = (X[:, kept] - shift[kept]) / scale
+    missing = missing[:, kept]
+    values[missing] = 0
+    return np.hstack([values, missing]).astype(X.dtype, copy=False)
+
+
+def held_out_split(rows, rng, fraction, mask_fraction, seed):
+    """Row sources ``(train, valid)``: ``valid`` serves a ``fraction`` of
+    the imputer ``rows`` (drawn with ``rng``) with a ``mask_fraction`` of
+    their observed entries hidden, drawn once from ``seed``, and their
+    clean rows as targets.
+    """
+    train, valid = rows.split(fraction, rng)
+    generator = torch.Generator(device=valid.X.device).manual_seed(seed)
+    hidden = hide_entries(valid.X, mask_fraction, generator)
+    targets = valid.X.to(valid.device)
+    return train, TensorRows(hidden, device=valid.device, targets=targets)
 
 
 def hide_entries(inputs, fraction, generator):

@@ -292,3 +292,19 @@ def test_mixtures_are_fitted_to_at_most_mixture_rows(monkeypatch):
     imputer = AutoEncoderImputer(**dict(FAST, max_iter=10)).fit(X_missing)
     assert imputer.n_mixture_components_ >= 2
     assert set(fitted_rows) == {120, 200}
+
+
+def test_a_monotone_map_pulls_bounded_fills_in(monkeypatch):
+    # Pixels: a low-rank signal clipped at 0 (most entries) and at 1, where
+    # the normal's linear fill spills past both bounds. Without the mixture
+    # (which would model the mass at 0 itself), the map has to mend it.
+    monkeypatch.setattr(_blend, "MIXTURE_MAX_FEATURES", 0)
+    rng = np.random.RandomState(0)
+    X = np.clip(rng.normal(size=(1000, 3)) @ rng.normal(size=(3, 20)) - 1, 0, 1)
+    X_missing, removed = _remove(X, 0.2)
+    imputer = AutoEncoderImputer(**FAST).fit(X_missing)
+    assert imputer.calibration_weight_ > 0.5
+    error = _rmse(imputer.transform(X_missing)[removed], X[removed])
+    imputer._blend = imputer._blend._replace(calibration=None)
+    without = _rmse(imputer.transform(X_missing)[removed], X[removed])
+    assert error < 0.95 * without
