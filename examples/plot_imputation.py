@@ -16,7 +16,10 @@ rows best (``gaussian_weight_``): on these digits the network carries most
 of it. That blend is then mixed with the conditional mean under a mixture
 of normals fitted to the rows it completes (``mixture_weight_``, with
 ``n_mixture_components_`` normals): the digits fall in clusters, and the
-mixture fills each row from its own.
+mixture fills each row from its own. Last, a monotone map of the blend
+(``calibration_weight_``) pulls the fills into the pixels' range and towards
+0, the most common value, where held-out rows say it helps (at 30 % missing
+they often do not; with 10 % missing, or on MNIST, they do).
 """
 
 # %%
@@ -60,6 +63,7 @@ print(
     f"share of the mixture's fill: {imputer.mixture_weight_:.2f} "
     f"({imputer.n_mixture_components_} normals)"
 )
+print(f"share of the monotone map of the blend: {imputer.calibration_weight_:.2f}")
 
 # %%
 # The digits with holes, filled, and as they were
