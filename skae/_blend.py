@@ -8,7 +8,8 @@ them, a fill that is linear within each component and so follows curved
 or clustered data (digits of ten classes) where one normal cannot. Each
 enters in the least-squares share that restores the held-out rows' hidden
 entries best: first the normal's beside the network's, then the
-mixture's beside that blend.
+mixture's beside that blend. Last, that blend is moved by a monotone map
+(:mod:`skae._calibration`) fitted to the same entries, in its share.
 """
 
 from typing import NamedTuple
@@ -88,7 +89,7 @@ class Blend(NamedTuple):
 
 
 def fit_blend(train, valid, network, rng, seed):
-    """The fills beside the network's and their shares.
+    """The fills beside the network's, their shares and the calibration.
 
     Parameters
     ----------
@@ -190,7 +191,8 @@ class _HeldOut:
         if weight == 0:
             return None
         mixed = _mix(fill, crossed, weight)
-        gain = np.bincount(self.rows, (fill - truth) ** 2 - (mixed - truth) ** 2)
+        gain = (fill - truth) ** 2 - (mixed - truth) ** 2
+        gain = np.bincount(self.rows, gain, minlength=len(self.entries))
         if gain.mean() <= SIGNIFICANCE * gain.std(ddof=1) / np.sqrt(len(gain)):
             return None
         return fit_calibration(*where, low, width, weight)
