@@ -45,11 +45,13 @@ def observed_range(*inputs):
     low, high = [], []
     for rows in inputs:
         values, missing = split_inputs(rows)
-        values, missing = values.to(torch.float64), missing.bool()
+        missing = missing.bool()
         low.append(values.masked_fill(missing, torch.inf).amin(dim=0))
         high.append(values.masked_fill(missing, -torch.inf).amax(dim=0))
-    low = torch.stack(low).amin(dim=0)
-    high = torch.stack(high).amax(dim=0)
+    # Extremes are exact in the rows' dtype; only the per-feature results
+    # are widened, not a float64 copy of every row.
+    low = torch.stack(low).amin(dim=0).to(torch.float64)
+    high = torch.stack(high).amax(dim=0).to(torch.float64)
     observed = torch.isfinite(low)
     width = torch.where(observed, high - low, 0.0)
     low = torch.where(observed, low, 0.0)
@@ -97,8 +99,8 @@ def calibrated(calibration, fill):
     if calibration is None:
         return fill
     low, width, knots, levels, weight = calibration
-    columns = np.broadcast_to(np.arange(fill.shape[1]), fill.shape)
-    mapped = _mapped(fill, columns, low, width, knots, levels)
+    # One column index per feature broadcasts over the rows in _mapped.
+    mapped = _mapped(fill, np.arange(fill.shape[1]), low, width, knots, levels)
     return ((1 - weight) * fill + weight * mapped).astype(fill.dtype, copy=False)
 
 
@@ -116,7 +118,8 @@ def _isotonic(fill, truth, columns, entries, low, width):
 
 
 def _mapped(fill, columns, low, width, knots, levels):
-    """The map of ``fill`` (entries of features ``columns``); a feature
+    """The map of ``fill``, whose entries are of features ``columns``
+    (one per entry, or one per column of a 2-D ``fill``); a feature
     observed at one value is filled with it.
     """
     low, width = low[columns], width[columns]
