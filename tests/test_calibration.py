@@ -3,13 +3,14 @@
 import numpy as np
 import torch
 
-from skae._blend import blend_weight
+from skae._blend import _HeldOut, blend_weight
 from skae._calibration import (
     calibrated,
     cross_fitted,
     fit_calibration,
     observed_range,
 )
+from skae._data import TensorRows
 
 
 def _inputs(values, missing):
@@ -108,3 +109,31 @@ def test_a_feature_observed_at_one_value_is_filled_with_it():
     # The map of the first feature is increasing and within its range.
     assert 0 <= mapped[1, 0] <= mapped[0, 0] <= 1
     assert cross_fitted(fill, truth, columns, rows * 0, low, width) is None
+
+
+def _held_out(truth, hidden):
+    """Held-out rows whose ``hidden`` entries of ``truth`` are to be restored."""
+    clean = _inputs(truth, np.zeros_like(hidden))
+    return _HeldOut(TensorRows(_inputs(truth, hidden), targets=clean))
+
+
+def test_a_gain_within_noise_keeps_no_map():
+    # 20 held-out rows, ~40 hidden entries of standard normal features, and
+    # a fill already calibrated: whatever share the folds give the map, its
+    # gain is within two standard errors and no map is kept. With 2,000
+    # rows of clipped "pixels" and a fill spilling past the bounds, it is.
+    rng = np.random.RandomState(0)
+    truth = rng.normal(size=(20, 8))
+    hidden = rng.rand(20, 8) < 0.25
+    fill = rng.normal(size=hidden.sum())
+    truth[hidden] = fill + rng.normal(size=hidden.sum())
+    held_out, fill = _held_out(truth, hidden), torch.from_numpy(fill)
+    low, width = truth.min(axis=0), truth.max(axis=0) - truth.min(axis=0)
+    assert held_out.calibration(fill, low, width) is None
+
+    pixels = np.clip(rng.normal(-0.5, 1.0, size=(2000, 8)), 0, 1)
+    hidden = rng.rand(2000, 8) < 0.25
+    held_out = _held_out(pixels, hidden)
+    fill = torch.from_numpy(pixels[hidden] + 0.3 * rng.normal(size=hidden.sum()))
+    calibration = held_out.calibration(fill, np.zeros(8), np.ones(8))
+    assert calibration is not None and calibration.weight > 0.5
