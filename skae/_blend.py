@@ -88,7 +88,7 @@ class Blend(NamedTuple):
     calibration: Calibration | None = None
 
 
-def fit_blend(train, valid, network, rng, seed):
+def fit_blend(train, valid, network, rng, seed, normal=None):
     """The fills beside the network's, their shares and the calibration.
 
     Parameters
@@ -108,6 +108,8 @@ def fit_blend(train, valid, network, rng, seed):
     seed : int
         Seed of the mixtures' first k-means start; the others count up
         from it.
+    normal : Normal, default=None
+        The normal, where :func:`start_normal` fitted it already.
     """
     n_features = train.X.shape[1] // 2
     low, width = observed_range(train.X, valid.targets)
@@ -115,8 +117,7 @@ def fit_blend(train, valid, network, rng, seed):
     blend, fill = Blend(), held_out.entries_of(network(valid))
     if n_features <= MAX_FEATURES:
         train = _subset(train, MAX_ROWS, rng)
-        normal = fit_normal(*split_inputs(train.X))
-        normal = Normal(*(a.cpu().numpy() for a in normal))
+        normal = fitted_normal(train) if normal is None else normal
         first = held_out.fill(fill, held_out.restore(conditional_mean, normal))
         blend, fill = Blend(normal, first.weight), first.values
     if n_features <= MIXTURE_MAX_FEATURES:
@@ -133,6 +134,23 @@ def fit_blend(train, valid, network, rng, seed):
     # The map is fitted to the held-out fill of the mixtures before they
     # saw those rows.
     return blend._replace(calibration=held_out.calibration(fill, low, width))
+
+
+def start_normal(train, rng):
+    """The normal fitted to at most ``MAX_ROWS`` of the imputer rows
+    ``train`` (drawn with ``rng``); None with over ``MAX_FEATURES`` features.
+    """
+    if train.X.shape[1] // 2 > MAX_FEATURES:
+        return None
+    return fitted_normal(_subset(train, MAX_ROWS, rng))
+
+
+def fitted_normal(rows):
+    """The normal fitted by EM to the observed entries of imputer ``rows``,
+    as arrays.
+    """
+    normal = fit_normal(*split_inputs(rows.X))
+    return Normal(*(a.cpu().numpy() for a in normal))
 
 
 def blend_fills(blend, network_fill, inputs):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -18,21 +18,17 @@ from ._base import _BaseAutoEncoder
 from ._blend import Blend, blend_fills, fit_blend
 from ._data import inference_rows, training_rows
 from ._docstrings import fill_doc
-from ._losses import ObservedSquaredError
+from ._imputer_network import ImputerNetworkMixin
 from ._missing import (
     held_out_split,
-    hide_entries,
     missing_mask,
-    network_inputs,
     observed_moments,
 )
-from ._net import infer_batches, loss_curve
-from ._training import TrainingMixin
 from ._validation import clear_fitted_state, holds_out
 
 
 @fill_doc
-class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
+class AutoEncoderImputer(ImputerNetworkMixin, TransformerMixin, BaseEstimator):
     """Imputation of missing values by a denoising autoencoder.
 
     Masking noise, the corruption of a denoising autoencoder, is missing
@@ -115,6 +111,21 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         0.1074, the manifold 0.2187 to 0.2114; wine and breast cancer had
         too few held-out entries to tell it from noise.
 
+    estimator : estimator object, default=None
+        An autoencoder to fill the missing entries in place of the built-in
+        network: any skae autoencoder (:class:`ConvAutoEncoder` for images,
+        :class:`DenoisingAE`, ...) or any estimator with ``fit``,
+        ``transform`` and ``inverse_transform``. A clone (seeded from
+        ``random_state`` where its own is None) is fitted to the training
+        rows as the normal's conditional mean completes them; its fill of
+        a row is its reconstruction of the row so completed, blended as the
+        network's is. None trains the built-in network, which the
+        parameters below configure: told which entries are missing, it
+        restores them better (digits/16, 30 % missing, alone: RMSE 0.131
+        against 0.179 for ``AutoEncoderTransformer()``, 0.149 for
+        ``ConvAutoEncoder(16, image_shape=(1, 8, 8))``; blended 0.122,
+        0.131, 0.128).
+
     n_components : int, default=32
         Width of the network's code layer. 64 changed little (30 % missing:
         digits/16 0.1412 either way, wine 0.8250 against 0.8064).
@@ -194,7 +205,12 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         Share of the monotone map of the blended fill (see
         ``gaussian_blend``) in the imputation, in [0, 1]; 0 without one.
 
+    estimator_ : estimator object
+        The fitted clone of ``estimator``; only where one is given.
+
     {net_}
+        The built-in network's; only with ``estimator=None``, as is
+        ``loss_curve_``.
 
     loss_curve_ : list of float
         Training loss at each epoch: the squared error over the observed
@@ -205,7 +221,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         ``'auto'`` resolved).
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run; 1 with an ``estimator`` (fitted once).
 
     {input_attributes}
 
@@ -269,12 +285,14 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         "keep_empty_features": ["boolean"],
         "mask_fraction": [Interval(Real, 0, 1, closed="left")],
         "gaussian_blend": ["boolean"],
+        "estimator": [HasMethods(["fit", "transform", "inverse_transform"]), None],
     }
 
     # The network's output is linear and trained on squared errors (what
     # ``TrainingMixin`` builds for ``loss='mse'``); not a parameter.
     loss = "mse"
-    _private_fitted, _average_decay = ("_kept", "_blend"), IMPUTER_AVERAGE_DECAY
+    _private_fitted = ("_kept", "_blend", "_refill")
+    _average_decay = IMPUTER_AVERAGE_DECAY
 
     def __init__(
         self,
@@ -284,6 +302,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         keep_empty_features=False,
         mask_fraction=0.25,
         gaussian_blend=True,
+        estimator=None,
         n_components=32,
         hidden_layer_sizes=(512, 256),
         activation="relu",
@@ -306,6 +325,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         self.keep_empty_features = keep_empty_features
         self.mask_fraction = mask_fraction
         self.gaussian_blend = gaussian_blend
+        self.estimator = estimator
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -371,23 +391,18 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
             check=self._value_check(float32_range=True),
         )
         validation = holds_out(self, len(rows))
-        module = self._new_module(
-            int(self._kept.sum()), self._hidden_layer_sizes(), seed
-        )
-        net = self._build_net(module, device, len(rows), validation=validation)
-        net.initialize()
         train, valid = rows, None
         if validation:
             train, valid = held_out_split(
                 rows, rng, self.validation_fraction, self.mask_fraction, seed + 3
             )
-        self._train_net(net, train, valid, seeds=(seed + 1, seed + 2))
-        self.net_ = net
-        self._fit_blend(train, valid, rng, seed + 4)
-        self.n_iter_ = len(net.history)
-        self.loss_curve_ = loss_curve(net)
+        normal = None
+        if self.estimator is None:
+            self._fit_network(train, valid, len(rows), device, seed)
+        else:
+            normal = self._fit_estimator(train, rng, seed, X, missing)
+        self._fit_blend(train, valid, rng, seed + 4, normal)
         self.early_stopping_ = validation
-        self._warn_unconverged(net, self.n_iter_)
 
     def _validate(self, X, *, reset):
         X = validate_data(
@@ -400,39 +415,20 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         )
         return X
 
-    def _module_inputs(self, n_features):
-        # The values and their missing mask.
-        return 2 * n_features
-
-    def _build_criterion(self):
-        return ObservedSquaredError()
-
-    def _corrupt(self, inputs, generator):
-        if self.mask_fraction == 0:
-            return inputs
-        return hide_entries(inputs, self.mask_fraction, generator)
-
-    def _network_inputs(self, X, missing):
-        return network_inputs(X, missing, self._kept, self.shift_, self.scale_)
-
-    def _fit_blend(self, train, valid, rng, seed):
+    def _fit_blend(self, train, valid, rng, seed, normal):
         """The fills beside the network's and their shares, chosen on the
         held-out rows (none without them or without ``gaussian_blend``).
         """
         self._blend = Blend()
         if self.gaussian_blend and valid is not None:
-            self._blend = fit_blend(train, valid, self._network_fill, rng, seed)
+            network = self._network_fill
+            self._blend = fit_blend(train, valid, network, rng, seed, normal)
         self.gaussian_weight_ = self._blend.normal_weight
         self.mixture_weight_ = self._blend.mixture_weight
         mixtures = self._blend.mixtures
         self.n_mixture_components_ = len(mixtures[0].weights) if mixtures else 0
         calibration = self._blend.calibration
         self.calibration_weight_ = calibration.weight if calibration else 0.0
-
-    def _network_fill(self, rows):
-        """The network's standardised output for a source of imputer inputs."""
-        n_features = int(self._kept.sum())
-        return infer_batches(self.net_.module_, rows, lambda m, x: m(x)[0], n_features)
 
     def transform(self, X):
         """Fill the missing entries of ``X``.
@@ -456,7 +452,7 @@ class AutoEncoderImputer(TrainingMixin, TransformerMixin, BaseEstimator):
         missing = missing_mask(X, self.missing_values)
         kept = self._kept
         inputs = self._network_inputs(X, missing)
-        device = next(self.net_.module_.parameters()).device
+        device = self._inference_device()
         rows = inference_rows(inputs, shift=None, scale=1.0, device=device)
         inputs = torch.from_numpy(inputs).to(device)
         restored = blend_fills(self._blend, self._network_fill(rows), inputs)

@@ -89,3 +89,11 @@ def observed_moments(X, missing):
     if not np.isfinite(scale) or scale < 10 * np.finfo(np.float32).tiny:
         scale = 1.0
     return mean, scale
+
+
+def observed_bounds(X, missing):
+    """Each feature's smallest and largest observed value (0 where none)."""
+    observed = np.where(missing, np.nan, X).astype(np.float64)
+    empty = missing.all(axis=0)
+    observed[:, empty] = 0
+    return np.nanmin(observed, axis=0), np.nanmax(observed, axis=0)

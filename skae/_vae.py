@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
@@ -352,6 +353,58 @@ class VAESampler(_BaseAutoEncoder):
             # From a density of (x - shift_) / scale_ to one of x itself.
             score = score - x.shape[1] * math.log(self.scale_)
         return score
+
+    def sample_reconstructions(self, X, random_state=None):
+        """Draw a random reconstruction of each row of ``X``.
+
+        A code is drawn from the posterior ``q(z|x)`` of each row, then a
+        row from the decoder's ``p(x|z)``: for ``likelihood='gaussian'``
+        its mean plus noise of its learned per-feature variance, for
+        ``'bernoulli'`` zeros and ones. Repeated draws spread as the model
+        is unsure of each row; :class:`AutoEncoderImputer` draws multiple
+        imputations from them (``sample_imputations``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to reconstruct.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws; the same value gives the same rows (in the
+            same batches). None uses NumPy's global random state.
+
+        Returns
+        -------
+        X_sampled : ndarray of shape (n_samples, n_features)
+            One draw for each row, in the units and dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import VAESampler
+        >>> X = np.random.RandomState(0).normal(size=(100, 4))
+        >>> vae = VAESampler(2, max_iter=5, random_state=0).fit(X)
+        >>> vae.sample_reconstructions(X[:3], random_state=0).shape
+        (3, 4)
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator().manual_seed(int(seed))
+
+        def noise(like, draw=torch.randn):
+            values = draw(like.shape, generator=generator, dtype=like.dtype)
+            return values.to(like.device)
+
+        def reconstruct(module, x):
+            mean, log_variance = module.posterior(x)
+            x = module.decode(mean + torch.exp(0.5 * log_variance) * noise(mean))
+            if self.likelihood == "bernoulli":
+                return (noise(x, torch.rand) < x).to(x.dtype)
+            x = x + torch.exp(0.5 * module.output_log_variance()) * noise(x)
+            shift = torch.as_tensor(self.shift_, dtype=x.dtype, device=x.device)
+            return x * self.scale_ + shift
+
+        return self._infer(self._inference_rows(X), reconstruct, self.n_features_in_)
 
     # Public methods, overridden for their documentation only -----------
     def score_samples(self, X):

@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skae import AutoEncoderTransformer
+from skae import AutoEncoderImputer, AutoEncoderTransformer
 from skae.utils import all_estimators
 
 # The settings every check runs with: small networks and few epochs keep the
@@ -22,13 +22,24 @@ from skae.utils import all_estimators
 _CHEAP = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
 
 
-def _cheap(Estimator):
-    """``Estimator`` with the cheap settings.
+# Estimators whose ``estimator=None`` is a network of their own, which
+# their own parameters configure; a given autoencoder is checked below.
+_OWN_NETWORK = (AutoEncoderImputer,)
 
-    An estimator that wraps an autoencoder (an ``estimator`` parameter,
-    whose None stands for ``AutoEncoderTransformer()``) wraps a cheap one.
+
+def _wraps(Estimator):
+    """Whether ``Estimator`` wraps an autoencoder (an ``estimator``
+    parameter, whose None stands for ``AutoEncoderTransformer()``).
     """
-    if "estimator" in Estimator().get_params(deep=False):
+    params = Estimator().get_params(deep=False)
+    return "estimator" in params and Estimator not in _OWN_NETWORK
+
+
+def _cheap(Estimator):
+    """``Estimator`` with the cheap settings; one that wraps an autoencoder
+    wraps a cheap one.
+    """
+    if _wraps(Estimator):
         return Estimator(estimator=AutoEncoderTransformer(**_CHEAP))
     return Estimator(**_CHEAP)
 
@@ -40,7 +51,7 @@ def _settings(estimator):
     ``estimator`` of None is the ``AutoEncoderTransformer()`` it stands for.
     """
     params = estimator.get_params(deep=False)
-    if "estimator" in params:
+    if _wraps(type(estimator)):
         wrapped = params.pop("estimator") or AutoEncoderTransformer()
         params.update({f"estimator__{k}": v for k, v in _settings(wrapped).items()})
     return params
@@ -59,18 +70,20 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-# The options of codes read as principal components (skae._principal):
-# a fraction of the variance, whitening, ordering.
+# Options that build another model than the defaults: codes read as
+# principal components (skae._principal: a fraction of the variance,
+# whitening, ordering), and the imputer with a given autoencoder.
 OPTIONS = [
     AutoEncoderTransformer(n_components=0.5, whiten=True, **_CHEAP),
     AutoEncoderTransformer(ordered_codes=True, **_CHEAP),
+    AutoEncoderImputer(estimator=AutoEncoderTransformer(**_CHEAP), random_state=0),
 ]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.filterwarnings("ignore:n_components=.* is not smaller than n_features")
 @parametrize_with_checks(OPTIONS)
-def test_sklearn_compatible_with_principal_options(estimator, check):
+def test_sklearn_compatible_with_options(estimator, check):
     check(estimator)
 
 

@@ -308,3 +308,42 @@ def test_auto_dropout_falls_with_the_rows_above_4000(n_samples, rate, tmp_path):
     explicit = VAESampler(2, hidden_layer_sizes=(4,), dropout=0.3, max_iter=1)
     modules = explicit.fit(X).net_.module_.modules()
     assert {m.p for m in modules if isinstance(m, Dropout)} == {0.3}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_reconstructions_draw_around_the_reconstruction(X, dtype):
+    X = X.astype(dtype)
+    # Linear: the mean of the decoder's means over the posterior is the
+    # decoder's mean at the posterior mean, the reconstruction.
+    vae = VAESampler(2, **dict(FAST, hidden_layer_sizes=(), max_iter=30)).fit(X)
+    first = vae.sample_reconstructions(X, random_state=0)
+    assert first.shape == X.shape and first.dtype == dtype
+    np.testing.assert_array_equal(first, vae.sample_reconstructions(X, random_state=0))
+    assert not np.array_equal(first, vae.sample_reconstructions(X, random_state=1))
+    # The average of many draws is near the mean reconstruction, and the
+    # draws stray from it by about the decoder's standard deviation.
+    draws = np.stack(
+        [vae.sample_reconstructions(X[:20], random_state=k) for k in range(200)]
+    )
+    mean = vae.inverse_transform(vae.transform(X[:20]))
+    noise = vae.scale_ * np.exp(
+        0.5 * vae.net_.module_.output_log_variance().detach().numpy()
+    )
+    standard_error = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 5 * standard_error)
+    assert np.all(draws.std(axis=0) > 0.75 * noise)
+
+
+def test_bernoulli_reconstructions_are_binary(X):
+    X = (X > np.median(X)).astype(float)
+    vae = VAESampler(2, likelihood="bernoulli", **FAST).fit(X)
+    draws = vae.sample_reconstructions(X, random_state=0)
+    assert set(np.unique(draws)) <= {0.0, 1.0}
+
+
+def test_sample_reconstructions_checks_its_input(X):
+    with pytest.raises(NotFittedError):
+        VAESampler(2).sample_reconstructions(X)
+    vae = VAESampler(2, **FAST).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        vae.sample_reconstructions(X[:, :-1])
