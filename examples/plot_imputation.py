@@ -35,7 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
-from skae import AutoEncoderImputer
+from skae import AutoEncoderImputer, VAESampler
 
 # IterativeImputer warns that 10 rounds did not converge; they are its default.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -86,5 +86,39 @@ for r, (title, images) in enumerate(rows):
         ax.set_yticks([])
     axes[r, 0].set_ylabel(title, rotation=0, ha="right", va="center")
 fig.suptitle("30 % of the pixels removed at random, filled four ways")
+plt.tight_layout()
+plt.show()
+
+# %%
+# Multiple imputations from a variational autoencoder
+# ---------------------------------------------------
+# One fill hides how unsure it is. Given a :class:`~skae.VAESampler` as its
+# ``estimator``, the imputer draws several imputations
+# (:meth:`~skae.AutoEncoderImputer.sample_imputations`): its fill plus each
+# of the VAE's random reconstructions' deviation from the VAE's own fill. A
+# model fitted on each and pooled (Rubin's rules) carries that uncertainty.
+# Observed pixels are the same in every draw; the removed ones vary most
+# where the rest of the digit leaves them open.
+vae_imputer = AutoEncoderImputer(estimator=VAESampler(16), random_state=0)
+vae_imputer.fit(X_missing)
+draws = vae_imputer.sample_imputations(X_missing, n_imputations=20, random_state=0)
+low, high = np.percentile(draws, [5, 95], axis=0)
+inside = (X[removed] >= low[removed]) & (X[removed] <= high[removed])
+print(f"removed pixels inside the draws' middle 90 %: {inside.mean():.0%}")
+
+n_draws, digits = 5, [0, 3, 7]
+fig, axes = plt.subplots(len(digits), n_draws + 2, figsize=(n_draws + 2, 3.6))
+for r, i in enumerate(digits):
+    panels = [("with holes", shown[i])]
+    panels += [(f"draw {k + 1}", draws[k, i]) for k in range(n_draws)]
+    panels += [("original", X[i])]
+    for c, (title, image) in enumerate(panels):
+        ax = axes[r, c]
+        ax.imshow(image.reshape(8, 8), cmap=cmap, vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if r == 0:
+            ax.set_title(title, fontsize=9)
+fig.suptitle("Five multiple imputations of three digits")
 plt.tight_layout()
 plt.show()

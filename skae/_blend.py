@@ -113,7 +113,7 @@ def fit_blend(train, valid, network, rng, seed, normal=None):
     """
     n_features = train.X.shape[1] // 2
     low, width = observed_range(train.X, valid.targets)
-    held_out = _HeldOut(valid)
+    held_out = HeldOut(valid)
     blend, fill = Blend(), held_out.entries_of(network(valid))
     if n_features <= MAX_FEATURES:
         train = _subset(train, MAX_ROWS, rng)
@@ -176,7 +176,7 @@ class _Fill(NamedTuple):
     error: float
 
 
-class _HeldOut:
+class HeldOut:
     """The held-out rows' hidden entries, which the shares are chosen on."""
 
     def __init__(self, valid):
@@ -189,6 +189,11 @@ class _HeldOut:
     def entries_of(self, fill):
         """The hidden entries of a fill of every entry (an array)."""
         return torch.as_tensor(fill, dtype=torch.float64)[self.entries]
+
+    def error(self, fill):
+        """Mean squared error of a fill of every entry on the hidden ones."""
+        errors = self.entries_of(fill) - self.truth
+        return float(torch.mean(errors**2)) if len(errors) else 0.0
 
     def restore(self, conditional, fitted):
         """The hidden entries' ``conditional`` mean (:func:`conditional_mean`

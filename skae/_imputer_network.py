@@ -53,9 +53,10 @@ class ImputerNetworkMixin(TrainingMixin):
         self.loss_curve_ = loss_curve(net)
         self._warn_unconverged(net, self.n_iter_)
 
-    def _fit_estimator(self, train, rng, seed, X, missing):
-        """Fit a clone of ``estimator`` to the training rows as the normal
-        completes them (:mod:`skae._refill`); return that normal.
+    def _fit_estimator(self, train, valid, rng, seed, X, missing):
+        """Fit clones of ``estimator`` to the training rows as the normal,
+        then each round, completes them (:mod:`skae._refill`); return that
+        normal.
         """
         estimator = clone(self.estimator)
         if estimator.get_params(deep=False).get("random_state", 0) is None:
@@ -63,8 +64,8 @@ class ImputerNetworkMixin(TrainingMixin):
         normal = start_normal(train, rng)
         low, high = observed_bounds(X, missing)
         refill = EstimatorFill(estimator, normal, self.shift_, self.scale_, low, high)
-        self._refill, self.estimator_ = refill.fit(train), estimator
-        self.n_iter_ = 1  # One fit: the rounds of refilling it did not help.
+        self._refill = refill.fit(train, valid)
+        self.estimator_, self.n_iter_ = refill.rounds[-1], len(refill.rounds)
         return normal
 
     def _module_inputs(self, n_features):
@@ -110,7 +111,7 @@ class ImputerNetworkMixin(TrainingMixin):
 
         On digits/16 and standardised breast-cancer data with 30 % of the
         entries missing (``VAESampler(16)`` and ``VAESampler(8)``), the
-        middle 90 % of 20 draws held the removed value for 92 % and 95 % of
+        middle 90 % of 20 draws held the removed value for 92 % and 96 % of
         the entries: the draws are a little wider than the errors.
 
         Parameters

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from skae._blend import _HeldOut, blend_weight
+from skae._blend import HeldOut, blend_weight
 from skae._calibration import (
     calibrated,
     cross_fitted,
@@ -114,7 +114,7 @@ def test_a_feature_observed_at_one_value_is_filled_with_it():
 def _held_out(truth, hidden):
     """Held-out rows whose ``hidden`` entries of ``truth`` are to be restored."""
     clean = _inputs(truth, np.zeros_like(hidden))
-    return _HeldOut(TensorRows(_inputs(truth, hidden), targets=clean))
+    return HeldOut(TensorRows(_inputs(truth, hidden), targets=clean))
 
 
 def test_a_gain_within_noise_keeps_no_map():

@@ -16,8 +16,15 @@ from skae import (
     ConvAutoEncoder,
     VAESampler,
 )
+from skae._data import TensorRows
 from skae._gaussian import Normal
-from skae._refill import EstimatorFill
+from skae._missing import (
+    held_out_split,
+    network_inputs,
+    observed_bounds,
+    observed_moments,
+)
+from skae._refill import MAX_ROUNDS, EstimatorFill
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -203,3 +210,40 @@ def test_no_draws_without_a_sampling_estimator(estimator):
     assert not hasattr(imputer, "sample_imputations")
     with pytest.raises(AttributeError, match="sample_imputations"):
         imputer.sample_imputations(np.zeros((3, 2)))
+
+
+class _ColumnMeans(TransformerMixin, BaseEstimator):
+    """Reconstructs every row as the column means of the rows it was fitted to."""
+
+    def fit(self, X, y=None):
+        self.mean_ = X.mean(axis=0)
+        return self
+
+    def transform(self, X):
+        return np.zeros((len(X), 1))
+
+    def inverse_transform(self, X):
+        return np.tile(self.mean_, (len(X), 1))
+
+
+def _refill_rounds(estimator, X_missing):
+    """The rounds an EstimatorFill from the means keeps on ``X_missing``."""
+    missing = np.isnan(X_missing)
+    kept = np.ones(X_missing.shape[1], dtype=bool)
+    shift, scale = observed_moments(X_missing, missing)
+    inputs = network_inputs(X_missing, missing, kept, shift, scale)
+    rows = TensorRows(torch.from_numpy(inputs))
+    train, valid = held_out_split(rows, np.random.RandomState(0), 0.2, 0.25, 0)
+    low, high = observed_bounds(X_missing, missing)
+    fill = EstimatorFill(estimator, None, shift, scale, low, high)
+    return fill.fit(train, valid).rounds
+
+
+def test_rounds_go_on_while_the_held_out_rows_gain():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 10))
+    X_missing, _ = _remove(X, 0.3)
+    # From the means, PCA's fill of low-rank data improves round after
+    # round (iterative SVD imputation); the column means never do.
+    assert len(_refill_rounds(PCA(3), X_missing)) == MAX_ROUNDS
+    assert len(_refill_rounds(_ColumnMeans(), X_missing)) == 1
