@@ -111,8 +111,10 @@ class ImputerNetworkMixin(TrainingMixin):
 
         On digits/16 and standardised breast-cancer data with 30 % of the
         entries missing (``VAESampler(16)`` and ``VAESampler(8)``), the
-        middle 90 % of 20 draws held the removed value for 92 % and 96 % of
-        the entries: the draws are a little wider than the errors.
+        middle 90 % of 20 draws held the removed value for 91 % and 96 % of
+        the entries, but for 77 % on standardised wine (178 rows,
+        ``VAESampler(4)``): there the draws are too narrow
+        (``benchmarks/imputation.py --draws``).
 
         Parameters
         ----------
