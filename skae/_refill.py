@@ -19,7 +19,8 @@ normal a second round did not help there (0.1818), but it did on MNIST-5k
 with half the pixels missing (``ConvAutoEncoder(32)``: 0.1026 after one
 round, 0.0979 after two): so the held-out rows decide. Completing a row
 again with its reconstruction and reconstructing that, with the same model,
-did not help (0.1026, 0.1030, 0.1048 for one, two, three passes).
+did not help (there: 0.1026, 0.1030, 0.1048 for one, two, three passes),
+so ``transform`` makes one pass through each round's model.
 """
 
 import numpy as np
