@@ -149,6 +149,11 @@ class ImputerNetworkMixin(TrainingMixin):
         True
         """
         check_is_fitted(self)
+        if self._refill is None:
+            raise ValueError(
+                "This imputer was fitted with its built-in network, which draws "
+                "no imputations: fit it again with its sampling estimator."
+            )
         if not isinstance(n_imputations, Integral) or n_imputations < 1:
             raise ValueError(
                 f"n_imputations must be a positive integer, got {n_imputations!r}."

@@ -247,3 +247,11 @@ def test_rounds_go_on_while_the_held_out_rows_gain():
     # round (iterative SVD imputation); the column means never do.
     assert len(_refill_rounds(PCA(3), X_missing)) == MAX_ROUNDS
     assert len(_refill_rounds(_ColumnMeans(), X_missing)) == 1
+
+
+def test_no_draws_from_an_imputer_fitted_with_its_own_network():
+    X_missing, _ = _remove(_circle(n=100), 0.2)
+    imputer = AutoEncoderImputer(hidden_layer_sizes=(8,), max_iter=2).fit(X_missing)
+    imputer.set_params(estimator=VAESampler(2))
+    with pytest.raises(ValueError, match="fit it again"):
+        imputer.sample_imputations(X_missing)
