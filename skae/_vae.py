@@ -47,8 +47,10 @@ class VAESampler(_BaseAutoEncoder):
     (ELBO), ``-log p(x|z) + kl_weight * KL(q(z|x) || N(0, I))``, with one
     reparameterised sample ``z = mu + sigma * eps`` per row. ``transform``
     returns the posterior mean ``mu(x)``, ``inverse_transform`` the
-    decoder's mean, ``score_samples`` the ELBO of each row in nats and
-    :meth:`sample` decodes codes drawn from the prior.
+    decoder's mean, ``score_samples`` the ELBO of each row in nats,
+    :meth:`sample` decodes codes drawn from the prior and
+    :meth:`sample_reconstructions` draws a reconstruction of given rows
+    (as :class:`AutoEncoderImputer` draws multiple imputations).
 
     Parameters
     ----------
