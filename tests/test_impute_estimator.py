@@ -105,8 +105,11 @@ def test_any_estimator_with_an_inverse_transform_serves():
     X_missing, removed = _remove(X, 0.2)
     imputer = AutoEncoderImputer(estimator=PCA(2), random_state=0).fit(X_missing)
     X_imputed = imputer.transform(X_missing)
-    assert np.isfinite(X_imputed).all()
+    np.testing.assert_array_equal(X_imputed[~removed], X[~removed])
     assert isinstance(imputer.estimator_, PCA)
+    ours = _rmse(X_imputed[removed], X[removed])
+    mean = _rmse(SimpleImputer().fit_transform(X_missing)[removed], X[removed])
+    assert ours < 1.05 * mean
 
 
 class _NoInverse(TransformerMixin, BaseEstimator):
