@@ -192,8 +192,7 @@ class HeldOut:
 
     def error(self, fill):
         """Mean squared error of a fill of every entry on the hidden ones."""
-        errors = self.entries_of(fill) - self.truth
-        return float(torch.mean(errors**2)) if len(errors) else 0.0
+        return _squared_error(self.entries_of(fill), self.truth)
 
     def restore(self, conditional, fitted):
         """The hidden entries' ``conditional`` mean (:func:`conditional_mean`
@@ -224,8 +223,12 @@ class HeldOut:
         """The mix of two fills of the hidden entries that restores them best."""
         weight = blend_weight(first, second, self.truth)
         mixed = _mix(first, second, weight)
-        error = float(torch.mean((mixed - self.truth) ** 2)) if len(mixed) else 0.0
-        return _Fill(mixed, weight, error)
+        return _Fill(mixed, weight, _squared_error(mixed, self.truth))
+
+
+def _squared_error(entries, truth):
+    """Mean squared error of ``entries`` (a tensor) on ``truth``; 0 for none."""
+    return float(torch.mean((entries - truth) ** 2)) if len(entries) else 0.0
 
 
 def _subset(rows, most, rng):
