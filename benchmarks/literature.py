@@ -37,13 +37,15 @@ Sections (all by default, in this order):
 
 Run: ``python benchmarks/literature.py [SECTION ...] [--max-iter N]
 [--figures DIR] [--iwae-k 5000] [--iwae-rows 10000] [--device cpu]
-[--train-rows N] [--seed 0]``. ``--max-iter`` caps every model's epochs (the
-table says so); ``--train-rows`` takes the first rows of the training set, for
-a quick trial only.
+[--train-rows N] [--seed 0] [--params JSON]``. ``--max-iter`` caps every
+model's epochs (the table says so); ``--train-rows`` takes the first rows of
+the training set, for a quick trial only; ``--params`` sets more parameters
+of every skae model (``'{"alpha": 0}'``), printed under the table.
 """
 
 import argparse
 import gzip
+import json
 import os
 import struct
 import sys
@@ -139,8 +141,9 @@ class Bench:
         self.rows = []
 
     def common(self, **params):
-        """Parameters every skae model gets: seed, device, the epoch cap."""
+        """Parameters every skae model gets: seed, device, ``--params``, epoch cap."""
         params.update(random_state=self.args.seed, device=self.args.device)
+        params.update(self.args.params)
         if self.args.max_iter is not None:
             params["max_iter"] = self.args.max_iter
             if "pretraining_max_iter" in params:
@@ -372,6 +375,7 @@ def print_table(rows, args):
     print(
         f"\nseed {args.seed}, device {args.device}{cap}, "
         f"{args.train_rows or 60000} training rows"
+        + (f", parameters {args.params}" if args.params else "")
     )
 
 
@@ -390,6 +394,12 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--train-rows", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="more parameters for every skae model, as JSON: '{\"alpha\": 0}'",
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:

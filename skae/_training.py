@@ -24,7 +24,7 @@ from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
 from ._net import AutoEncoderNet, WarmUp, distributed_shard, loss_curve
 from ._rowsource import principal_axes
-from ._stopping import KeepBestStopping
+from ._stopping import LR_DROPS, KeepBestStopping
 from ._validation import (
     check_precision,
     check_support,
@@ -77,6 +77,9 @@ class TrainingMixin:
     # The decay of the weights' moving average over the training steps (see
     # ``AveragedWeights``); ``None``: the fit ends with the trained weights.
     _average_decay = None
+    # Times the learning rate falls tenfold on a plateau before training
+    # stops (see ``KeepBestStopping``).
+    _lr_drops = LR_DROPS
 
     # Checks ------------------------------------------------------------
     def _loss_description(self):
@@ -293,6 +296,7 @@ class TrainingMixin:
             threshold=self.tol,
             threshold_mode="abs",
             load_best=validation or keep_best,
+            lr_drops=self._lr_drops,
         )
         lr = rate * self._effective_learning_rate(n_samples)
         batch_size = self._effective_batch_size(n_samples)

@@ -169,9 +169,24 @@ class VAESampler(_BaseAutoEncoder):
     more confidently and more diversely than samples from PCA's Gaussian or
     from an :class:`AutoEncoderTransformer`'s code Gaussian.
 
-    In eval mode the module's ``forward`` is deterministic (``z = mu``);
-    sampling happens only while training, in :meth:`score_samples` and in
-    :meth:`sample`.
+    When the held-out ELBO stops improving for ``n_iter_no_change``
+    epochs, the learning rate falls tenfold and training goes on, twice
+    before it stops. Measured (test rows' ELBO in nats, higher is better,
+    mean of seeds 0 and 1): MNIST-5k (pixels / 255, 16 components) 1052.3
+    without the drops and 1057.5 with them, breast cancer (standardised, 4
+    components) -28.86 and -28.08, digits equal (both ran to
+    ``max_iter``); full binarized MNIST (50 components, 200-200, seed 0)
+    -91.79 and -91.41 by the importance bound (K = 1,000, 2,000 test
+    rows). The autoencoders keep a constant rate: there the drops gained
+    nothing on digits, the same tables, 784-32 MNIST or the deep
+    784-1000-500-250-30 autoencoder, and cost ten epochs each.
+
+    ``transform`` returns the posterior mean and ``inverse_transform`` the
+    decoder's mean: both are deterministic. Codes are sampled in training,
+    in the held-out loss that early stopping watches (one draw a row: an
+    estimate of the negative ELBO, which the posterior mean alone had
+    underestimated by 5 to 7 nats on full MNIST), in :meth:`score_samples`
+    and in :meth:`sample`.
 
     References
     ----------
@@ -274,6 +289,9 @@ class VAESampler(_BaseAutoEncoder):
     # The KL term regularises the codes: no identity to fear.
     _warn_overcomplete = False
     _loss_parameter = "likelihood"
+    # Twice, when the held-out ELBO stops improving, the learning rate falls
+    # tenfold and training goes on (see the class's Notes).
+    _lr_drops = 2
 
     # Hooks -------------------------------------------------------------
     def _prepare_fit(self, rows):

@@ -19,8 +19,12 @@ class GaussianEncoderAutoEncoder(nn.Module):
     ``mu(x)`` and log-variance ``log sigma**2(x)``; codes are sampled with the
     reparameterisation trick ``z = mu + sigma * eps``, ``eps ~ N(0, I)``
     drawn from :attr:`generator` (set by the training engine; None means
-    torch's default stream). In eval mode ``forward`` is deterministic and
-    uses ``z = mu``; sampling for scoring is done by the estimator.
+    torch's default stream). ``forward`` samples in eval mode too (without
+    dropout), so that the training engine's held-out loss is a one-sample
+    estimate of the negative ELBO, the figure early stopping should watch;
+    ``z = mu`` there had scored full MNIST's held-out rows 5 to 7 nats
+    better than their ELBO. Transforms use :meth:`encode` and
+    :meth:`decode`, which are deterministic.
 
     ``forward`` returns ``(output, z, mu, log_variance, output_log_variance)``:
     ``output`` holds the decoder's natural parameters (Gaussian mean or
@@ -104,16 +108,10 @@ class GaussianEncoderAutoEncoder(nn.Module):
 
     def forward(self, x):
         mean, log_variance = self.posterior(x)
-        if self.training:
-            eps = torch.randn(
-                mean.shape,
-                generator=self.generator,
-                dtype=mean.dtype,
-                device=mean.device,
-            )
-            z = mean + torch.exp(0.5 * log_variance) * eps
-        else:
-            z = mean
+        eps = torch.randn(
+            mean.shape, generator=self.generator, dtype=mean.dtype, device=mean.device
+        )
+        z = mean + torch.exp(0.5 * log_variance) * eps
         return self.decoder(z), z, mean, log_variance, self.output_log_variance()
 
     @torch.no_grad()

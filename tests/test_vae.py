@@ -347,3 +347,19 @@ def test_sample_reconstructions_checks_its_input(X):
     vae = VAESampler(2, **FAST).fit(X)
     with pytest.raises(ValueError, match="features"):
         vae.sample_reconstructions(X[:, :-1])
+
+
+def test_held_out_loss_samples_codes_and_transforms_do_not(digits_split):
+    # The held-out loss early stopping watches is a one-sample ELBO: the
+    # module samples codes in eval mode too, seeded by its generator.
+    X_train = digits_split[0]
+    vae = VAESampler(4, **FAST).fit(X_train)
+    module = vae.net_.module_.eval()
+    x = torch.as_tensor(X_train[:5], dtype=torch.float32)
+    module.generator = torch.Generator().manual_seed(0)
+    _, z, mean, _, _ = module(x)
+    assert not torch.allclose(z, mean)
+    module.generator = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(module(x)[1], z)
+    module.generator = None
+    np.testing.assert_array_equal(vae.transform(X_train), vae.transform(X_train))
