@@ -80,6 +80,8 @@ class TrainingMixin:
     # Times the learning rate falls tenfold on a plateau before training
     # stops (see ``KeepBestStopping``).
     _lr_drops = LR_DROPS
+    # Steps an epoch of ``batch_size='auto'`` takes on many rows.
+    _auto_steps_per_epoch = AUTO_STEPS_PER_EPOCH
 
     # Checks ------------------------------------------------------------
     def _loss_description(self):
@@ -226,13 +228,14 @@ class TrainingMixin:
     def _effective_batch_size(self, n_samples):
         """``batch_size``, or for ``'auto'`` a size that grows with the data.
 
-        ``'auto'`` takes 64 rows from 640 up to ``64 * AUTO_STEPS_PER_EPOCH``
+        ``'auto'`` takes 64 rows from 640 up to ``64 * _auto_steps_per_epoch``
         rows (fewer: a tenth of them, at least 16, so that an epoch has
         about ten steps) and beyond grows so that an epoch takes
-        ``AUTO_STEPS_PER_EPOCH`` steps, up to ``AUTO_MAX_BATCH_SIZE`` rows.
+        ``_auto_steps_per_epoch`` steps (``AUTO_STEPS_PER_EPOCH`` unless the
+        estimator sets it), up to ``AUTO_MAX_BATCH_SIZE`` rows.
         """
         if self.batch_size == "auto":
-            size = n_samples // AUTO_STEPS_PER_EPOCH
+            size = n_samples // self._auto_steps_per_epoch
             if size < 64:
                 # Few rows: at least ten steps an epoch, of 16 rows or more.
                 size = max(16, min(64, n_samples // 10))

@@ -181,6 +181,13 @@ class VAESampler(_BaseAutoEncoder):
     nothing on digits, the same tables, 784-32 MNIST or the deep
     784-1000-500-250-30 autoencoder, and cost ten epochs each.
 
+    ``batch_size='auto'`` keeps batches of 64 rows up to 38,400 rows and
+    beyond takes 600 steps an epoch (the autoencoders: 6,400 rows and 100
+    steps): on full binarized MNIST, batches of 100 rows gave an
+    importance bound of -90.74 nats against -91.41 with the autoencoders'
+    600 (seed 0, both with the drops above), in 551 s against 364 s on a
+    2-core CPU.
+
     ``transform`` returns the posterior mean and ``inverse_transform`` the
     decoder's mean: both are deterministic. Codes are sampled in training,
     in the held-out loss that early stopping watches (one draw a row: an
@@ -292,6 +299,9 @@ class VAESampler(_BaseAutoEncoder):
     # Twice, when the held-out ELBO stops improving, the learning rate falls
     # tenfold and training goes on (see the class's Notes).
     _lr_drops = 2
+    # ``batch_size='auto'``: 64 rows up to 38,400 rows, then 600 steps an
+    # epoch (see the class's Notes).
+    _auto_steps_per_epoch = 600
 
     # Hooks -------------------------------------------------------------
     def _prepare_fit(self, rows):
