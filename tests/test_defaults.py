@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits, make_low_rank_matrix
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from skae import AutoEncoderTransformer, DenoisingAE, SparseAE
+from skae import AutoEncoderTransformer, DenoisingAE, SparseAE, VAESampler
 from skae._stopping import KeepBestStopping
 
 # Fits here run a few epochs by design.
@@ -218,6 +218,17 @@ def test_auto_batch_size_grows_with_the_rows(n_samples, batch_size):
     explicit = ae.set_params(batch_size=32)
     assert explicit._effective_batch_size(n_samples) == min(32, n_samples)
     assert explicit._effective_learning_rate(n_samples) == 1e-3
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size",
+    [(50, 16), (1000, 64), (20000, 64), (38400, 64), (60000, 100), (10**7, 4096)],
+)
+def test_vae_auto_batches_take_600_steps_an_epoch(n_samples, batch_size):
+    vae = VAESampler(batch_size="auto", learning_rate_init=1e-3)
+    assert vae._effective_batch_size(n_samples) == batch_size
+    expected_lr = 1e-3 * np.sqrt(max(1, batch_size / 64))
+    assert np.isclose(vae._effective_learning_rate(n_samples), expected_lr)
 
 
 def test_fitted_net_trains_with_the_auto_batch_and_rate():
