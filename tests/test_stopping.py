@@ -15,8 +15,8 @@ def X():
 
 
 def never_improving(cls, **params):
-    # With this tolerance no epoch counts as an improvement, so every
-    # ``n_iter_no_change`` epochs the patience runs out.
+    # With this tolerance no epoch after the first counts as an
+    # improvement, so every ``n_iter_no_change`` epochs the patience runs out.
     return cls(
         2,
         hidden_layer_sizes=(8,),
