@@ -206,29 +206,40 @@ def test_partial_fit_after_a_fit_that_held_out():
         ae.set_params(early_stopping=True).partial_fit(X)
 
 
-@pytest.mark.parametrize(
-    "n_samples, batch_size",
-    [(50, 16), (300, 30), (1000, 64), (6400, 64), (20000, 200), (10**6, 4096)],
-)
-def test_auto_batch_size_grows_with_the_rows(n_samples, batch_size):
-    ae = AutoEncoderTransformer(batch_size="auto", learning_rate_init=1e-3)
-    assert ae._effective_batch_size(n_samples) == batch_size
+# The autoencoders keep an epoch at 100 steps beyond 6,400 rows, VAESampler
+# at 600 beyond 38,400.
+AUTO_BATCHES = [
+    (AutoEncoderTransformer, n_samples, batch_size)
+    for n_samples, batch_size in [
+        (50, 16),
+        (300, 30),
+        (1000, 64),
+        (6400, 64),
+        (20000, 200),
+        (10**6, 4096),
+    ]
+] + [
+    (VAESampler, n_samples, batch_size)
+    for n_samples, batch_size in [
+        (50, 16),
+        (1000, 64),
+        (20000, 64),
+        (38400, 64),
+        (60000, 100),
+        (10**7, 4096),
+    ]
+]
+
+
+@pytest.mark.parametrize("cls, n_samples, batch_size", AUTO_BATCHES)
+def test_auto_batch_size_grows_with_the_rows(cls, n_samples, batch_size):
+    model = cls(batch_size="auto", learning_rate_init=1e-3)
+    assert model._effective_batch_size(n_samples) == batch_size
     expected_lr = 1e-3 * np.sqrt(max(1, batch_size / 64))
-    assert np.isclose(ae._effective_learning_rate(n_samples), expected_lr)
-    explicit = ae.set_params(batch_size=32)
+    assert np.isclose(model._effective_learning_rate(n_samples), expected_lr)
+    explicit = model.set_params(batch_size=32)
     assert explicit._effective_batch_size(n_samples) == min(32, n_samples)
     assert explicit._effective_learning_rate(n_samples) == 1e-3
-
-
-@pytest.mark.parametrize(
-    "n_samples, batch_size",
-    [(50, 16), (1000, 64), (20000, 64), (38400, 64), (60000, 100), (10**7, 4096)],
-)
-def test_vae_auto_batches_take_600_steps_an_epoch(n_samples, batch_size):
-    vae = VAESampler(batch_size="auto", learning_rate_init=1e-3)
-    assert vae._effective_batch_size(n_samples) == batch_size
-    expected_lr = 1e-3 * np.sqrt(max(1, batch_size / 64))
-    assert np.isclose(vae._effective_learning_rate(n_samples), expected_lr)
 
 
 def test_fitted_net_trains_with_the_auto_batch_and_rate():
