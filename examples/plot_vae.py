@@ -37,8 +37,9 @@ def show_grid(images, n_rows, n_cols, title):
 # %%
 # Samples from an 8-dimensional VAE
 # ---------------------------------
-# The defaults (Gaussian decoder, ``kl_weight=1``, dropout 0.2) were chosen
-# on digits for the quality of their samples.
+# The defaults (Gaussian decoder, ``kl_weight=1``, a dropout of 0.1 on up
+# to 4,000 rows) were chosen by the held-out ELBO and the quality of the
+# samples, on digits and five other data sets.
 vae = VAESampler(n_components=8, max_iter=100, random_state=0).fit(X)
 samples = vae.sample(64, random_state=0)
 show_grid(samples, 8, 8, "Digits decoded from z ~ N(0, I)")
