@@ -94,27 +94,23 @@ class VAESampler(_BaseAutoEncoder):
 
     dropout : float or 'auto', default='auto'
         Dropout rate after every hidden layer while training. ``'auto'`` is
-        0.1 up to 4,000 rows and ``0.1 * 4000 / n_samples`` beyond. A VAE
-        trained on a few thousand rows overfits its decoder; some dropout
-        holds that back, and makes samples that a classifier recognises more
-        confidently, at a cost in likelihood. Measured by the test rows'
-        ELBO (mean of seeds 0 and 1, 75/25 splits), 0.1 against 0.2 (the
-        default before), 0.05 and none: digits / 16 (8 latents) 51.6
-        against 47.0, 52.3 and 41.6 nats; MNIST-5k / 255 (16 latents)
-        1,122 against 1,050, 1,140 and 1,078; binarized MNIST-5k (Bernoulli,
-        50 latents, 200-200) -121.9 against -125.3, -119.8 and -120.0;
-        breast cancer (standardised, 4 latents) -23.6 against -26.5, -23.6
-        and -24.5; equal within noise on wine and on digits with a
-        Bernoulli decoder. Samples of the digits model (inception-style
-        score, seeds 0 to 2) scored 4.16 to 4.18 at 0.1, 4.19 to 4.59 at 0.2
-        and 4.07 to 4.29 at 0.05, against 3.28 for PCA's Gaussian: 0.1 keeps
-        them above 1.25 times PCA's on every seed and most of the
-        likelihood. On many rows dropout only costs: on full binarized
-        MNIST (54,000 training rows, 50 latents) the importance bound was
-        -89.60 nats with none and -90.18 at 0.015, the old default there;
-        between, -89.51 at 0.0037 and -90.71 at 0.0074, the new one: below
-        about 0.02 the rate is lost in the noise of where early stopping
-        ends the fit.
+        0.1 up to 4,000 rows and ``0.1 * 4000 / n_samples`` beyond. Some
+        dropout holds back a decoder that overfits a few thousand rows and
+        makes samples that a classifier recognises more confidently, at a
+        cost in likelihood. Test rows' ELBO (mean of seeds 0 and 1, 75/25
+        splits), 0.1 against 0.2 (the default before), 0.05 and none:
+        digits / 16 (8 latents) 51.6 against 47.0, 52.3 and 41.6 nats;
+        MNIST-5k / 255 (16 latents) 1,122 against 1,050, 1,140 and 1,078;
+        binarized MNIST-5k (Bernoulli, 50 latents, 200-200) -121.9 against
+        -125.3, -119.8 and -120.0; breast cancer (standardised, 4 latents)
+        -23.6 against -26.5, -23.6 and -24.5; equal within noise on wine and
+        Bernoulli digits. The digits model's samples (inception-style score,
+        seeds 0 to 2; PCA's Gaussian 3.28) scored 4.16 to 4.18 at 0.1, 4.19
+        to 4.59 at 0.2 and 4.07 to 4.29 at 0.05: 0.1 keeps them above 1.25
+        times PCA's on every seed. On full binarized MNIST (54,000 training
+        rows) the importance bound was -89.60 nats with none, -89.51 at
+        0.0037, -90.71 at 0.0074 (the rule's) and -90.18 at 0.015: below
+        about 0.02 the rate is lost in the noise of the stopping epoch.
 
     batch_size : int or 'auto', default='auto'
         Rows per mini-batch. ``'auto'`` takes 64 rows from 640 to 38,400
