@@ -48,6 +48,10 @@ RIDGE = 1e-2
 # 2, 3 iterations was 0.0936, 0.0831, 0.0824.
 N_ITER = 3
 
+# The largest over-relaxation of an EM step (see :func:`fit_normal`); EM
+# moved by a factor of 2 or more need not converge.
+MAX_STEP = 2.0
+
 # Entries of the padded per-chunk systems, which bounds a chunk's memory.
 CHUNK_ENTRIES = 1 << 23
 
@@ -75,8 +79,21 @@ class Mixture(NamedTuple):
     precisions: np.ndarray
 
 
-def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
+def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE, step=None):
     """The normal fitted by EM to ``values`` where ``missing`` is False.
+
+    Each EM step is over-relaxed (Salakhutdinov and Roweis, 2003): the mean
+    and covariance move ``step`` times as far as the EM update would take
+    them. EM converges at the rate of the fraction of information missing,
+    so that with half the entries missing each step closes only about half
+    the gap; the default step, ``1 / (observed fraction)`` up to
+    ``MAX_STEP``, closes it at that rate (and is 1.11 with 10 % missing).
+    A step whose covariance is not positive definite is halved towards 1.
+    With 50 % missing, the fill's RMSE after three steps fell from 0.1156
+    to 0.1111 on MNIST-5k (eight plain steps: 0.1106), 0.1830 to 0.1814
+    on digits/16 and 0.5180 to 0.4996 on standardised breast cancer; with
+    30 % from 0.0948 to 0.0937 and 0.4159 to 0.4054. With 10 % missing,
+    and on standardised wine and a manifold table, it moved under 0.001.
 
     Parameters
     ----------
@@ -84,6 +101,12 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
         Rows; entries where ``missing`` is True are ignored.
     missing : tensor of the same shape
         True (or 1) where an entry is missing.
+    n_iter : int, default=N_ITER
+        EM iterations.
+    ridge : float, default=RIDGE
+        Added to the covariance's diagonal, relative to its mean variance.
+    step : float or None, default=None
+        Over-relaxation of each step; 1 is plain EM, None the rule above.
 
     Returns
     -------
@@ -93,14 +116,17 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE):
     """
     values, missing = _on_float64_device(values, missing)
     observed = (~missing).to(values.dtype)
+    if step is None:
+        step = 1 / max(float(observed.mean()), 1 / MAX_STEP)
     counts = observed.sum(dim=0).clamp(min=1)
-    mean = (values * observed).sum(dim=0) / counts
-    filled = torch.where(missing, mean, values)
+    filled = torch.where(missing, (values * observed).sum(dim=0) / counts, values)
     correction = torch.zeros_like(values[0, :, None] * values[0])
+    moments = _maximisation(filled, correction)
     for _ in range(n_iter):
-        normal = _maximisation(filled, correction, ridge)
+        normal = Normal(moments[0], _precision(moments[1], ridge))
         filled, correction, _ = _conditional(values, missing, normal)
-    return _maximisation(filled, correction, ridge)
+        moments = _relaxed(moments, _maximisation(filled, correction), step, ridge)
+    return Normal(moments[0], _precision(moments[1], ridge))
 
 
 def conditional_mean(values, missing, normal):
@@ -151,28 +177,49 @@ def mixture_conditional_mean(values, missing, mixture):
     return torch.einsum("rk,krf->rf", posterior, torch.stack(fills))
 
 
-def _maximisation(filled, correction, ridge):
-    """The M-step: the normal of the filled rows, from the E-step's scatter.
+def _maximisation(filled, correction):
+    """The M-step: the mean and covariance of the filled rows.
 
     The expected scatter is the filled rows' own plus ``correction``, the
     summed conditional covariance of each row's missing entries.
     """
     mean = filled.mean(dim=0)
     centred = filled - mean
-    covariance = (centred.T @ centred + correction) / len(filled)
-    return Normal(mean, _precision(covariance, ridge))
+    return mean, (centred.T @ centred + correction) / len(filled)
+
+
+def _relaxed(current, update, step, ridge):
+    """The moments ``step`` times as far from ``current`` as ``update``
+    (both ``(mean, covariance)``), the step halved towards 1 while the
+    covariance (with the ridge) is not positive definite.
+    """
+    while step > 1:
+        pairs = zip(current, update, strict=True)
+        moments = tuple(a + step * (b - a) for a, b in pairs)
+        if _positive_definite(moments[1], ridge):
+            return moments
+        step = 1 + (step - 1) / 2 if step > 1.01 else 1.0
+    return update
+
+
+def _positive_definite(covariance, ridge):
+    return int(torch.linalg.cholesky_ex(_ridged(covariance, ridge))[1]) == 0
 
 
 def _precision(covariance, ridge):
+    return torch.cholesky_inverse(torch.linalg.cholesky(_ridged(covariance, ridge)))
+
+
+def _ridged(covariance, ridge):
+    """``covariance`` with the ridge, relative to its mean variance, added."""
     scale = float(covariance.diagonal().mean())
     if not scale > 1e-12:
         # Constant (or all but constant) data: the ridge alone, in the
         # units the rows were standardised to.
         scale = 1.0
-    covariance = covariance + ridge * scale * torch.eye(
+    return covariance + ridge * scale * torch.eye(
         len(covariance), dtype=covariance.dtype, device=covariance.device
     )
-    return torch.cholesky_inverse(torch.linalg.cholesky(covariance))
 
 
 def _conditional(values, missing, normal, covariance=True):
@@ -240,9 +287,13 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
     positions = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :width]
     valid = torch.arange(width, device=mask.device) < mask.sum(dim=1, keepdim=True)
     centred = torch.where(mask, 0.0, values[rows] - normal.mean)
-    block = normal.precision[positions[:, :, None], positions[:, None, :]]
+    # Flat positions of each row's system in the precision matrix; a padded
+    # position repeats an observed column, whose entries are zeroed below.
+    index = positions[:, :, None] * values.shape[1] + positions[:, None, :]
+    block = torch.take(normal.precision, index)
     both = valid[:, :, None] & valid[:, None, :]
-    block = torch.where(both, block, 0.0) + torch.diag_embed((~valid).to(block.dtype))
+    padded = (~valid).to(block.dtype)
+    block.masked_fill_(~both, 0.0).diagonal(dim1=1, dim2=2).add_(padded)
     projected = centred @ normal.precision
     rhs = -torch.gather(projected, 1, positions) * valid
     factor = torch.linalg.cholesky(block)
@@ -255,9 +306,10 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
     )
     filled[rows] = fill.scatter(1, positions, solution)
     if summed is not None:
-        inverse = torch.cholesky_inverse(factor) * both
-        index = positions[:, :, None] * values.shape[1] + positions[:, None, :]
-        summed.view(-1).index_add_(0, index[both], inverse[both])
+        # The padding's block of the inverse is the identity: taken out.
+        inverse = torch.cholesky_inverse(factor)
+        inverse.diagonal(dim1=1, dim2=2).sub_(padded)
+        summed.view(-1).index_add_(0, index.reshape(-1), inverse.reshape(-1))
     return -0.5 * (log_det + distance)
 
 

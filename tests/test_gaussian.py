@@ -85,7 +85,7 @@ def test_em_is_the_textbook_algorithm():
     missing = np.random.RandomState(2).rand(*X.shape) < 0.3
     missing[0] = True
     values = torch.tensor(np.where(missing, 0.0, X))
-    normal = fit_normal(values, torch.tensor(missing), n_iter=7, ridge=0.0)
+    normal = fit_normal(values, torch.tensor(missing), n_iter=7, ridge=0.0, step=1.0)
     mean, covariance = _explicit_em(X, missing, 7)
     np.testing.assert_allclose(normal.mean.numpy(), mean, atol=1e-10)
     np.testing.assert_allclose(
@@ -106,6 +106,44 @@ def test_em_estimates_the_covariance_the_mean_fill_shrinks():
     shrunk = np.cov(filled.T, bias=True)
     assert np.abs(estimate - true_covariance).max() < 0.15
     assert np.abs(shrunk - true_covariance).max() > 0.4
+
+
+def test_over_relaxed_em_nears_the_fixed_point_in_fewer_steps():
+    # With half the entries missing plain EM closes about half the gap to
+    # its fixed point a step; the default step (1 / observed fraction = 2)
+    # closes more of it in the same three iterations (2.4 times as close).
+    X, _, _ = _normal_rows(2000, 8)
+    missing = np.random.RandomState(3).rand(*X.shape) < 0.5
+    values, missing = torch.tensor(np.where(missing, 0.0, X)), torch.tensor(missing)
+
+    def covariance(**kwargs):
+        normal = fit_normal(values, missing, ridge=0.0, **kwargs)
+        return np.linalg.inv(normal.precision.numpy())
+
+    fixed_point = covariance(n_iter=200, step=1.0)
+    plain = np.abs(covariance(n_iter=3, step=1.0) - fixed_point).max()
+    relaxed = np.abs(covariance(n_iter=3) - fixed_point).max()
+    assert relaxed < plain / 2
+
+
+def test_an_over_relaxed_step_that_breaks_positive_definiteness_is_shortened(
+    monkeypatch,
+):
+    X, _, _ = _normal_rows(500, 6)
+    missing = np.random.RandomState(4).rand(*X.shape) < 0.3
+    values, missing = torch.tensor(np.where(missing, 0.0, X)), torch.tensor(missing)
+    checks = []
+    check = _gaussian._positive_definite
+    monkeypatch.setattr(
+        _gaussian,
+        "_positive_definite",
+        lambda *args: checks.append(check(*args)) or checks[-1],
+    )
+    # Ten times the EM step overshoots into an indefinite covariance.
+    normal = fit_normal(values, missing, n_iter=3, ridge=0.0, step=10.0)
+    assert False in checks
+    eigenvalues = np.linalg.eigvalsh(np.linalg.inv(normal.precision.numpy()))
+    assert np.isfinite(eigenvalues).all() and eigenvalues.min() > 0
 
 
 def test_rows_without_missing_entries_are_returned_as_they_are():
