@@ -15,10 +15,10 @@ another imputer completed) fills a row with each component's conditional
 mean, weighted by the component's posterior given the row's observed
 entries: its density there comes out of the same per-row systems.
 
-Everything is float64 torch, on the device of the rows given (the CPU for
-'mps', which has no float64), in chunks of rows with similar numbers of
-missing entries, so that padding the per-row systems to one size wastes
-little.
+Everything is float64 torch but EM's per-row systems (``E_STEP_DTYPE``),
+on the device of the rows given (the CPU for 'mps', which has no float64),
+in chunks of rows with similar numbers of missing entries, so that padding
+the per-row systems to one size wastes little.
 """
 
 import math
@@ -52,6 +52,13 @@ N_ITER = 3
 # moved by a factor of 2 or more need not converge.
 MAX_STEP = 2.0
 
+# The dtype EM's per-row systems are solved in: float32 halves the
+# E-step's time on the CPU (MNIST-5k with 50 % missing: the normal in 46 s
+# against 78 s, two threads), and its fill's RMSE was the same to five
+# digits there, at 10 %, and on digits/16, standardised wine, breast
+# cancer and a manifold table. The moments are kept and updated in float64.
+E_STEP_DTYPE = torch.float32
+
 # Entries of the padded per-chunk systems, which bounds a chunk's memory.
 CHUNK_ENTRIES = 1 << 23
 
@@ -79,7 +86,9 @@ class Mixture(NamedTuple):
     precisions: np.ndarray
 
 
-def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE, step=None):
+def fit_normal(
+    values, missing, *, n_iter=N_ITER, ridge=RIDGE, step=None, dtype=E_STEP_DTYPE
+):
     """The normal fitted by EM to ``values`` where ``missing`` is False.
 
     Each EM step is over-relaxed (Salakhutdinov and Roweis, 2003): the mean
@@ -108,6 +117,9 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE, step=None):
         Added to the covariance's diagonal, relative to its mean variance.
     step : float or None, default=None
         Over-relaxation of each step; 1 is plain EM, None the rule above.
+    dtype : torch.dtype, default=E_STEP_DTYPE
+        The dtype of the E-step's per-row systems; a step whose systems
+        are not positive definite in it is solved in float64.
 
     Returns
     -------
@@ -125,7 +137,7 @@ def fit_normal(values, missing, *, n_iter=N_ITER, ridge=RIDGE, step=None):
     moments = _maximisation(filled, correction)
     for _ in range(n_iter):
         normal = Normal(moments[0], _precision(moments[1], ridge))
-        filled, correction, _ = _conditional(values, missing, normal)
+        filled, correction = _expectation(values, missing, normal, dtype)
         moments = _relaxed(moments, _maximisation(filled, correction), step, ridge)
     return Normal(moments[0], _precision(moments[1], ridge))
 
@@ -176,6 +188,20 @@ def mixture_conditional_mean(values, missing, mixture):
         log_likelihoods.append(log_likelihood + math.log(weight))
     posterior = torch.softmax(torch.stack(log_likelihoods, 1), dim=1)
     return torch.einsum("rk,krf->rf", posterior, torch.stack(fills))
+
+
+def _expectation(values, missing, normal, dtype):
+    """The E-step: the rows filled with their conditional mean, and the
+    summed conditional covariances, solved in ``dtype`` (in ``values``'
+    dtype where a system is not positive definite in it), returned in
+    ``values``' dtype.
+    """
+    try:
+        as_dtype = Normal(*(a.to(dtype) for a in normal))
+        filled, summed, _ = _conditional(values.to(dtype), missing, as_dtype)
+    except torch.linalg.LinAlgError:
+        filled, summed, _ = _conditional(values, missing, normal)
+    return filled.to(values.dtype), summed.to(values.dtype)
 
 
 def _maximisation(filled, correction):
@@ -237,7 +263,8 @@ def _conditional(values, missing, normal, covariance=True):
     filled = torch.where(missing, normal.mean, values)
     summed = None
     if covariance:
-        summed = values.new_zeros(n_features, n_features)
+        # Summed over every row: in float64 whatever the systems' dtype.
+        summed = values.new_zeros(n_features, n_features, dtype=torch.float64)
     log_likelihood = values.new_zeros(len(values))
     counts = missing.sum(dim=1)
     order = torch.argsort(counts)
@@ -310,7 +337,9 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
         # The padding's block of the inverse is the identity: taken out.
         inverse = torch.cholesky_inverse(factor)
         inverse.diagonal(dim1=1, dim2=2).sub_(padded)
-        summed.view(-1).index_add_(0, index.reshape(-1), inverse.reshape(-1))
+        summed.view(-1).index_add_(
+            0, index.reshape(-1), inverse.reshape(-1).to(summed.dtype)
+        )
     return -0.5 * (log_det + distance)
 
 

@@ -85,12 +85,56 @@ def test_em_is_the_textbook_algorithm():
     missing = np.random.RandomState(2).rand(*X.shape) < 0.3
     missing[0] = True
     values = torch.tensor(np.where(missing, 0.0, X))
-    normal = fit_normal(values, torch.tensor(missing), n_iter=7, ridge=0.0, step=1.0)
+    normal = fit_normal(
+        values,
+        torch.tensor(missing),
+        n_iter=7,
+        ridge=0.0,
+        step=1.0,
+        dtype=torch.float64,
+    )
     mean, covariance = _explicit_em(X, missing, 7)
     np.testing.assert_allclose(normal.mean.numpy(), mean, atol=1e-10)
     np.testing.assert_allclose(
         np.linalg.inv(normal.precision.numpy()), covariance, atol=1e-10
     )
+
+
+def test_an_e_step_in_float32_gives_the_float64_normal():
+    X, _, _ = _normal_rows(2000, 30)
+    missing = np.random.RandomState(5).rand(*X.shape) < 0.5
+    values, missing = torch.tensor(np.where(missing, 0.0, X)), torch.tensor(missing)
+    single = fit_normal(values, missing)
+    double = fit_normal(values, missing, dtype=torch.float64)
+    assert single.mean.dtype == single.precision.dtype == torch.float64
+    # About 2e-7 apart for these 30 features.
+    np.testing.assert_allclose(single.mean.numpy(), double.mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        np.linalg.inv(single.precision.numpy()),
+        np.linalg.inv(double.precision.numpy()),
+        atol=1e-5,
+    )
+
+
+def test_an_e_step_that_fails_in_float32_is_solved_in_float64(monkeypatch):
+    X, _, _ = _normal_rows(300, 5)
+    missing = np.random.RandomState(6).rand(*X.shape) < 0.3
+    values, missing = torch.tensor(np.where(missing, 0.0, X)), torch.tensor(missing)
+    solve = _gaussian._conditional
+    dtypes = []
+
+    def not_positive_definite_in_float32(values, *args, **kwargs):
+        dtypes.append(values.dtype)
+        if values.dtype == torch.float32:
+            raise torch.linalg.LinAlgError("not positive definite")
+        return solve(values, *args, **kwargs)
+
+    monkeypatch.setattr(_gaussian, "_conditional", not_positive_definite_in_float32)
+    normal = fit_normal(values, missing)
+    assert dtypes == [torch.float32, torch.float64] * _gaussian.N_ITER
+    monkeypatch.setattr(_gaussian, "_conditional", solve)
+    double = fit_normal(values, missing, dtype=torch.float64)
+    np.testing.assert_array_equal(normal.precision.numpy(), double.precision.numpy())
 
 
 def test_em_estimates_the_covariance_the_mean_fill_shrinks():
