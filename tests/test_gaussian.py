@@ -51,10 +51,18 @@ def test_conditional_mean_is_the_textbook_formula(monkeypatch, chunk_entries):
     missing[1] = True  # nothing observed: the mean
     normal = Normal(torch.tensor(mean), torch.tensor(np.linalg.inv(covariance)))
     values = torch.tensor(np.where(missing, 123.0, X))  # missing values are ignored
-    filled = conditional_mean(values, torch.tensor(missing), normal).numpy()
+    filled = conditional_mean(
+        values, torch.tensor(missing), normal, dtype=torch.float64
+    ).numpy()
     np.testing.assert_allclose(
         filled, _explicit(X, missing, mean, covariance), atol=1e-10
     )
+    # Solved in float32 by default: within float32's rounding, and the
+    # observed entries exactly as given.
+    single = conditional_mean(values, torch.tensor(missing), normal).numpy()
+    assert single.dtype == np.float64
+    np.testing.assert_allclose(single, filled, atol=1e-5)
+    np.testing.assert_array_equal(single[~missing], X[~missing])
 
 
 def _explicit_em(X, missing, n_iter):
