@@ -122,10 +122,12 @@ class AutoEncoderImputer(ImputerNetworkMixin, TransformerMixin, BaseEstimator):
         rows as the last one's reconstruction completes them; the last
         one's fill is blended as the network's is. None trains the built-in
         network, which the parameters below configure: told which entries
-        are missing, it restores them better (digits/16, 30 % missing,
+        are missing, it restores them better on the digits (30 % missing,
         alone: RMSE 0.131 against 0.177 for ``AutoEncoderTransformer()``,
         0.144 for ``ConvAutoEncoder(16, image_shape=(1, 8, 8))``; blended
-        0.122, 0.131, 0.126).
+        0.122, 0.131, 0.126). On MNIST-5k ``ConvAutoEncoder(64,
+        image_shape=(1, 28, 28))`` did better (0.0912 against 0.0962 at
+        50 % missing; 32 codes 0.0935, 128 codes 0.0931).
 
     n_components : int, default=32
         Width of the network's code layer. 64 changed little (30 % missing:
