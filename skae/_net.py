@@ -9,7 +9,8 @@ callbacks, history, devices and pickling are skorch's own.
 
 - There is no ``Dataset``/``DataLoader`` and no host-device synchronisation
   inside an epoch: batch losses are summed on the device and read once per
-  epoch, which is also when a non-finite loss is detected.
+  epoch, which is also when divergence is detected (a non-finite loss, or
+  one ``DIVERGED_RATIO`` times the fit's first batch's).
 - ``precision`` trades accuracy for speed: ``'bf16'`` runs the forward
   pass under bfloat16 autocast, ``'tf32'`` lets CUDA matmuls and
   convolutions use TensorFloat-32; weights, gradients, the optimizer and the
@@ -36,6 +37,14 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 
 from ._modules import set_generator
 from ._rowsource import INFERENCE_BATCH_SIZE
+
+# An epoch's training loss this many times above the first batch's of the
+# fit (or above 1, where that was smaller: a standardised row's squared
+# error when the mean is predicted) means training diverged. The fits that
+# stayed finite while diverging (digits-like data scaled by 100, learning
+# rates of 1 and 10) ended 500 to 1e27 times above their start, which
+# training that works never climbs above.
+DIVERGED_RATIO = 1000.0
 
 
 @contextlib.contextmanager
@@ -318,6 +327,11 @@ class AutoEncoderNet(NeuralNet):
             dataset, self.batch_size, training, generator, distributed_shard()
         )
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        # The first training batch's loss, what divergence is judged against.
+        self._start_loss = None
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
@@ -342,7 +356,7 @@ class AutoEncoderNet(NeuralNet):
                 sizes.append(len(batch[0]))
         # One host-device synchronisation for all groups.
         losses = torch.stack(losses).double().cpu().numpy()
-        self._check_finite(float(losses.sum()), training=False)
+        self._check_diverged(float(losses.sum()), training=False)
         return losses, np.asarray(sizes, dtype=np.float64)
 
     def _mean_loss(self, iterator, training, step_fn, **fit_params):
@@ -354,25 +368,38 @@ class AutoEncoderNet(NeuralNet):
                 step = step_fn(batch, **fit_params)
                 total = total + step["loss"].detach() * len(batch[0])
                 self.notify("on_batch_end", batch=batch, training=training, **step)
+                if training and getattr(self, "_start_loss", 0.0) is None:
+                    start = self._summed(step["loss"].detach(), iterator)
+                    self._start_loss = start / (iterator.shard or (0, 1))[1]
                 n_batches += 1
-        if iterator.shard is not None:
-            # Every process records the same epoch loss, so callbacks such as
-            # early stopping take the same decisions everywhere.
-            total = torch.as_tensor(total, dtype=torch.float64, device=self.device)
-            dist.all_reduce(total)
         # The epoch's only host-device synchronisation.
-        loss = float(total / len(iterator.source))
-        self._check_finite(loss, training)
+        loss = self._summed(total, iterator) / len(iterator.source)
+        self._check_diverged(loss, training)
         return loss, n_batches
 
-    def _check_finite(self, loss, training):
-        if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"The {'training' if training else 'validation'} loss became "
-                f"{loss} at epoch {len(self.history)}: training diverged. Try a "
-                f"smaller learning_rate_init (it is {self.lr}) or scale the "
-                "input features."
-            )
+    def _summed(self, value, iterator):
+        """``value`` as a float, summed over the processes of a shard, so
+        that every process records the same losses and callbacks such as
+        early stopping take the same decisions everywhere.
+        """
+        if iterator.shard is not None:
+            value = torch.as_tensor(value, dtype=torch.float64, device=self.device)
+            dist.all_reduce(value)
+        return float(value)
+
+    def _check_diverged(self, loss, training):
+        start = getattr(self, "_start_loss", None) if training else None
+        if math.isfinite(loss) and (
+            start is None or loss <= DIVERGED_RATIO * max(start, 1.0)
+        ):
+            return
+        grew = "" if start is None else f" (it was {start:.4g} at the first batch)"
+        raise FloatingPointError(
+            f"The {'training' if training else 'validation'} loss became "
+            f"{loss:.4g} at epoch {len(self.history)}{grew}: training "
+            f"diverged. Try a smaller learning_rate_init (it is {self.lr}) or "
+            "scale the input features."
+        )
 
     def _set_training(self, training=True):
         # skorch sets the mode of every module for every batch; walking the
