@@ -39,11 +39,12 @@ from ._modules import set_generator
 from ._rowsource import INFERENCE_BATCH_SIZE
 
 # An epoch's training loss this many times above the first batch's of the
-# fit (or above 1, where that was smaller: a standardised row's squared
-# error when the mean is predicted) means training diverged. The fits that
-# stayed finite while diverging (digits-like data scaled by 100, learning
-# rates of 1 and 10) ended 500 to 1e27 times above their start, which
-# training that works never climbs above.
+# fit (or above 1, where that was smaller: the squared error per entry of
+# standardised data when the mean is predicted) means training diverged.
+# Fits that diverged and stayed finite (uniform data scaled by 100, learning
+# rates of 1 and 10) had first epochs 5e5 to 2e28 times their first batch's
+# loss; on digits and standardised breast cancer, rates up to 0.03 stayed
+# under 60 times it in every epoch, for the eight estimators tried.
 DIVERGED_RATIO = 1000.0
 
 
@@ -388,6 +389,7 @@ class AutoEncoderNet(NeuralNet):
         return float(value)
 
     def _check_diverged(self, loss, training):
+        """Raise ``FloatingPointError`` where ``loss`` says training diverged."""
         start = getattr(self, "_start_loss", None) if training else None
         if math.isfinite(loss) and (
             start is None or loss <= DIVERGED_RATIO * max(start, 1.0)
