@@ -10,7 +10,8 @@ with its defaults and ``random_state=0``.
 On MNIST-5k's 784 columns IterativeImputer regresses each column on its
 ``--mnist-nearest`` (default 100) most correlated columns
 (``n_nearest_features``): with all 783 others (``--mnist-nearest 0``, the
-literal ``IterativeImputer()``) one rate takes about an hour on one core.
+literal ``IterativeImputer()``) one rate takes over an hour on one core and
+38 GB of memory (each fitted BayesianRidge keeps a 783 x 783 ``sigma_``).
 
     python benchmarks/imputation.py                      # every case
     python benchmarks/imputation.py --cases digits16 wine --rates 0.3
