@@ -369,9 +369,10 @@ class AutoEncoderNet(NeuralNet):
                 step = step_fn(batch, **fit_params)
                 total = total + step["loss"].detach() * len(batch[0])
                 self.notify("on_batch_end", batch=batch, training=training, **step)
-                if training and getattr(self, "_start_loss", 0.0) is None:
+                if training and self._start_loss is None:
+                    world = iterator.shard[1] if iterator.shard else 1
                     start = self._summed(step["loss"].detach(), iterator)
-                    self._start_loss = start / (iterator.shard or (0, 1))[1]
+                    self._start_loss = start / world
                 n_batches += 1
         # The epoch's only host-device synchronisation.
         loss = self._summed(total, iterator) / len(iterator.source)
@@ -390,7 +391,7 @@ class AutoEncoderNet(NeuralNet):
 
     def _check_diverged(self, loss, training):
         """Raise ``FloatingPointError`` where ``loss`` says training diverged."""
-        start = getattr(self, "_start_loss", None) if training else None
+        start = self._start_loss if training else None
         if math.isfinite(loss) and (
             start is None or loss <= DIVERGED_RATIO * max(start, 1.0)
         ):

@@ -14,7 +14,7 @@ from skae._net import DIVERGED_RATIO
 
 # Each of these ran to its last epoch before the check on the loss's growth:
 # at a learning rate of 1 on features scaled by 100, their training losses
-# grew to 1e5 to 1e16 times the first batch's and stayed finite.
+# grew to 5e5 to 5e16 times the first batch's and stayed finite.
 RUNAWAY = [
     DenoisingAE(2),
     SparseAE(2),
