@@ -76,7 +76,7 @@ def test_planted_outliers_score_lower(detector):
     assert roc_auc_score(is_inlier, scores) > 0.9
 
 
-@pytest.mark.parametrize("contamination", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("contamination", [0.05, 0.1, 0.2, 0.5])
 def test_contamination_is_the_fraction_flagged_on_training_rows(X, contamination):
     ae = AutoEncoderTransformer(2, **FAST)
     detector = AutoEncoderOutlierDetector(ae, contamination=contamination)
