@@ -13,9 +13,9 @@ On MNIST-5k's 784 columns IterativeImputer regresses each column on its
 literal ``IterativeImputer()``) one rate takes about an hour on one core.
 Unchanged, that would also take 38 GB of memory, since each of the 7,840
 fitted BayesianRidge models keeps its 783 x 783 posterior covariance
-``sigma_``; there the peer's BayesianRidge drops ``sigma_`` after its fit
-(``LeanBayesianRidge``), which ``predict`` never reads unless asked for a
-standard deviation, so the fill is the same.
+``sigma_``; so the peer's BayesianRidge drops ``sigma_`` after its fit
+(``LeanBayesianRidge``, on every case), which ``predict`` never reads unless
+asked for a standard deviation: the fill is BayesianRidge's.
 
     python benchmarks/imputation.py                      # every case
     python benchmarks/imputation.py --cases digits16 wine --rates 0.3
@@ -109,7 +109,6 @@ class LeanBayesianRidge(BayesianRidge):
 
 def _peers(name, mnist_nearest, params, conv=False):
     nearest = (mnist_nearest or None) if name == "mnist5k" else None
-    lean = name == "mnist5k" and nearest is None
     extra = {}
     if conv and name in IMAGE_CASES:
         shape, n_codes = IMAGE_CASES[name]
@@ -119,7 +118,7 @@ def _peers(name, mnist_nearest, params, conv=False):
         "mean": SimpleImputer(strategy="mean"),
         "knn": KNNImputer(),
         "iterative": IterativeImputer(
-            LeanBayesianRidge() if lean else None,
+            LeanBayesianRidge(),
             max_iter=10,
             random_state=0,
             n_nearest_features=nearest,

@@ -92,8 +92,8 @@ def detectors(estimator, n_components, settings):
     layers = [*wrapped().get_params()["hidden_layer_sizes"], n_components]
     shown = "".join(f", {k}={v!r}" for k, v in settings.items())
     found = {
-        f"skae {estimator}({n_components}{shown})": lambda: (
-            skae.AutoEncoderOutlierDetector(wrapped())
+        f"skae {estimator}({n_components}{shown})": lambda **kwargs: (
+            skae.AutoEncoderOutlierDetector(wrapped(), **kwargs)
         ),
         "IsolationForest": lambda: IsolationForest(random_state=0),
         "LocalOutlierFactor(novelty=True)": lambda: LocalOutlierFactor(novelty=True),
@@ -146,7 +146,8 @@ def main():
         f"images, digits {args.digits}\n"
     )
     rows = []
-    for name, make in detectors(args.estimator, args.n_components, settings).items():
+    found = detectors(args.estimator, args.n_components, settings)
+    for name, make in found.items():
         results = []
         for digit in args.digits:
             with warnings.catch_warnings():
@@ -179,12 +180,9 @@ def main():
     flagged = []
     for digit in args.digits:
         X_digit = X_train[y_train == digit]
-        ae = getattr(skae, args.estimator)(
-            args.n_components, random_state=0, **settings
-        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            detector = skae.AutoEncoderOutlierDetector(ae, contamination=0.1)
+            detector = found[name](contamination=0.1)
             flagged.append(np.mean(detector.fit_predict(X_digit) == -1))
     print(
         f"{name}, contamination=0.1: {100 * min(flagged):.1f} % to "
