@@ -18,6 +18,7 @@ from ._losses import (
     standard_normal_log_density,
     vae_log_likelihood,
 )
+from ._row_noise import RowNoise
 from ._training import REGULARISATION_ROWS, regularisation_scale
 from ._vae_modules import GaussianEncoderAutoEncoder
 
@@ -363,14 +364,12 @@ class VAESampler(_BaseAutoEncoder):
     def _score_rows(self, module, x):
         """ELBO (or importance-weighted bound) of each row, in nats of raw X.
 
-        The noise ``eps`` (one vector per importance sample) is drawn afresh
-        from ``_score_seed`` for each batch and shared by all rows, so each
-        row's score depends on that row only, whatever the batching.
+        Each row's noise is a function of the row and ``_score_seed`` (see
+        ``_row_noise``): its own for each row, so that errors average out
+        over rows, and the same in any batch.
         """
         n_samples = self.n_importance_samples
-        generator = torch.Generator().manual_seed(self._score_seed)
-        eps = torch.randn((n_samples, self.n_components), generator=generator)
-        eps = eps.to(dtype=x.dtype, device=x.device)
+        eps = RowNoise(x, self._score_seed, n_samples, self.n_components).draw
         mean, log_variance = module.posterior(x)
         std = torch.exp(0.5 * log_variance)
         output_log_variance = module.output_log_variance()
@@ -382,7 +381,7 @@ class VAESampler(_BaseAutoEncoder):
 
         if n_samples == 1:
             # Single-sample reconstruction term, KL term in closed form.
-            score = log_likelihood(mean + std * eps[0]) - gaussian_kl(
+            score = log_likelihood(mean + std * eps(0)) - gaussian_kl(
                 mean, log_variance
             )
         else:
@@ -390,7 +389,7 @@ class VAESampler(_BaseAutoEncoder):
                 (n_samples, x.shape[0]), dtype=x.dtype, device=x.device
             )
             for k in range(n_samples):
-                z = mean + std * eps[k]
+                z = mean + std * eps(k)
                 log_weights[k] = (
                     log_likelihood(z)
                     + standard_normal_log_density(z)
@@ -472,8 +471,10 @@ class VAESampler(_BaseAutoEncoder):
             log-density of ``X`` in its own units, comparable to
             :meth:`sklearn.decomposition.PCA.score_samples`; with
             ``'bernoulli'``, the Bernoulli log-likelihood of ``X`` in [0, 1].
-            The Monte Carlo noise is seeded at ``fit``: the same model gives
-            the same scores, whatever the batch a row comes in.
+            The Monte Carlo noise is seeded at ``fit`` and is a function of
+            each row, its own for each: the same model gives a row the same
+            score in any batch, and the errors of many rows average out in
+            :meth:`score`.
         """
         return super().score_samples(X)
 
