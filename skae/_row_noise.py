@@ -16,12 +16,12 @@ a standard normal value (the first folded, ``1 - |2 phase - 1|``, so that the
 value is continuous in ``x``). For any one row the offsets make the phases
 uniform and independent, so its value is exactly standard normal and its
 draws independent; rows apart by more than about ``1 / m_k`` along ``w``
-(standardised rows are apart by about one per feature) have phases spread
-over the circle, so their errors do not share a sign and their mean
-averages them away, as a randomly shifted lattice does (Cranley and
-Patterson, 1976). Being continuous, it gives a row the same noise whether
-its standardisation rounded one way or the other: float32 and float64 input,
-or ``c * X`` beside ``X``, score alike.
+(two standardised rows differ along it by about the square root of twice the
+number of features) have phases spread over the circle, so their errors do
+not share a sign and their mean averages them away, as a randomly shifted
+lattice does (Cranley and Patterson, 1976). Being continuous, it gives a
+row the same noise whether its standardisation rounded one way or the other:
+float32 and float64 input, or ``c * X`` beside ``X``, score alike.
 """
 
 import math
