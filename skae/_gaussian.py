@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 
+from ._validation import float64_device
+
 # The largest number of features the normal is fitted for: its precision
 # matrix has n_features ** 2 entries and each row solves a system of up to
 # n_features equations.
@@ -351,5 +353,5 @@ def _solve_chunk(values, missing, normal, rows, width, filled, summed):
 
 def _on_float64_device(values, missing):
     """``values`` as float64 on their device, or on the CPU where there is none."""
-    device = values.device if values.device.type != "mps" else torch.device("cpu")
+    device = float64_device(values.device)
     return values.to(device, torch.float64), missing.to(device, torch.bool)

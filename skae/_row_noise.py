@@ -24,9 +24,12 @@ row the same noise whether its standardisation rounded one way or the other:
 float32 and float64 input, or ``c * X`` beside ``X``, score alike.
 """
 
+import functools
 import math
 
 import torch
+
+from ._validation import float64_device
 
 # The phases' multipliers lie in [SCALE, 2 * SCALE): large enough that rows
 # one standardised unit apart along a direction have unrelated phases, small
@@ -34,6 +37,26 @@ import torch
 _PHASE_SCALE = 4.0
 # The smallest folded phase: Box and Muller's radius at most ~6.4.
 _SMALLEST = 2.0**-30
+
+
+@functools.lru_cache(maxsize=4)
+def _phase_parameters(seed, n_features, n_draws, n_dims, device):
+    """Directions, multipliers and offsets from ``seed``, in float64 on ``device``.
+
+    Drawn once for all the batches of a ``score_samples`` call (and kept for
+    the next calls of the same model), not once a batch.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    directions = torch.randn(
+        (n_features, 2 * n_dims), generator=generator, dtype=torch.float64
+    )
+    multipliers = _PHASE_SCALE * (
+        1 + torch.rand(n_draws, generator=generator, dtype=torch.float64)
+    )
+    offsets = torch.rand(
+        (n_draws, 2 * n_dims), generator=generator, dtype=torch.float64
+    )
+    return directions.to(device), multipliers.to(device), offsets.to(device)
 
 
 class RowNoise:
@@ -50,19 +73,12 @@ class RowNoise:
     """
 
     def __init__(self, x, seed, n_draws, n_dims):
-        generator = torch.Generator().manual_seed(seed)
         # Phases in float64: x @ w reaches hundreds, whose fraction matters.
-        device = x.device if x.device.type != "mps" else torch.device("cpu")
-        directions = torch.randn(
-            (x.shape[1], 2 * n_dims), generator=generator, dtype=torch.float64
+        device = float64_device(x.device)
+        directions, self.multipliers, self.offsets = _phase_parameters(
+            seed, x.shape[1], n_draws, n_dims, device
         )
-        self.multipliers = _PHASE_SCALE * (
-            1 + torch.rand(n_draws, generator=generator, dtype=torch.float64)
-        ).to(device)
-        self.offsets = torch.rand(
-            (n_draws, 2 * n_dims), generator=generator, dtype=torch.float64
-        ).to(device)
-        self.projections = x.to(device, torch.float64) @ directions.to(device)
+        self.projections = x.to(device, torch.float64) @ directions
         self.n_dims, self.dtype, self.device = n_dims, x.dtype, x.device
 
     def draw(self, k):

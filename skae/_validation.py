@@ -81,6 +81,15 @@ def resolve_device(device):
     return str(dev)
 
 
+def float64_device(device):
+    """Where float64 work on tensors of ``device`` runs: there, or on the CPU for 'mps'.
+
+    Apple's 'mps' backend has no float64; every other device computes in it.
+    """
+    device = torch.device(device)
+    return device if device.type != "mps" else torch.device("cpu")
+
+
 def check_precision(precision, device):
     """Refuse ``precision='bf16'`` on a GPU without bfloat16 arithmetic.
 
