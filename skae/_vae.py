@@ -11,13 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoEncoder
 from ._docstrings import fill_doc
-from ._losses import (
-    NegativeELBO,
-    gaussian_kl,
-    gaussian_log_likelihood,
-    standard_normal_log_density,
-    vae_log_likelihood,
-)
+from ._losses import NegativeELBO
 from ._row_noise import RowNoise
 from ._training import REGULARISATION_ROWS, regularisation_scale
 from ._vae_modules import GaussianEncoderAutoEncoder
@@ -371,32 +365,7 @@ class VAESampler(_BaseAutoEncoder):
         """
         n_samples = self.n_importance_samples
         eps = RowNoise(x, self._score_seed, n_samples, self.n_components).draw
-        mean, log_variance = module.posterior(x)
-        std = torch.exp(0.5 * log_variance)
-        output_log_variance = module.output_log_variance()
-
-        def log_likelihood(z):
-            return vae_log_likelihood(
-                module.decoder(z), output_log_variance, x, self.likelihood
-            )
-
-        if n_samples == 1:
-            # Single-sample reconstruction term, KL term in closed form.
-            score = log_likelihood(mean + std * eps(0)) - gaussian_kl(
-                mean, log_variance
-            )
-        else:
-            log_weights = torch.empty(
-                (n_samples, x.shape[0]), dtype=x.dtype, device=x.device
-            )
-            for k in range(n_samples):
-                z = mean + std * eps(k)
-                log_weights[k] = (
-                    log_likelihood(z)
-                    + standard_normal_log_density(z)
-                    - gaussian_log_likelihood(mean, log_variance, z)
-                )
-            score = torch.logsumexp(log_weights, dim=0) - math.log(n_samples)
+        score = module.log_likelihood_bound(x, n_samples, eps)
         if self.likelihood == "gaussian":
             # From a density of (x - shift_) / scale_ to one of x itself.
             score = score - x.shape[1] * math.log(self.scale_)

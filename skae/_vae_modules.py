@@ -9,6 +9,12 @@ import math
 import torch
 from torch import nn
 
+from ._losses import (
+    gaussian_kl,
+    gaussian_log_likelihood,
+    standard_normal_log_density,
+    vae_log_likelihood,
+)
 from ._modules import OUTPUTS, _dense_stack, _glorot_init, _mlp
 
 
@@ -113,6 +119,37 @@ class GaussianEncoderAutoEncoder(nn.Module):
         )
         z = mean + torch.exp(0.5 * log_variance) * eps
         return self.decoder(z), z, mean, log_variance, self.output_log_variance()
+
+    def log_likelihood_bound(self, x, n_samples, eps):
+        """A lower bound on ``log p(x)`` of each row of ``x``, in nats.
+
+        With ``n_samples=1`` the ELBO (one reconstruction sample, the KL
+        term in closed form); with more, the importance-weighted bound of
+        Burda et al. ``eps(k)`` gives draw ``k``'s standard normal noise, a
+        ``(n_rows, n_components)`` tensor.
+        """
+        mean, log_variance = self.posterior(x)
+        std = torch.exp(0.5 * log_variance)
+        output_log_variance = self.output_log_variance()
+
+        def log_likelihood(z):
+            return vae_log_likelihood(
+                self.decoder(z), output_log_variance, x, self.likelihood
+            )
+
+        if n_samples == 1:
+            return log_likelihood(mean + std * eps(0)) - gaussian_kl(mean, log_variance)
+        log_weights = torch.empty(
+            (n_samples, x.shape[0]), dtype=x.dtype, device=x.device
+        )
+        for k in range(n_samples):
+            z = mean + std * eps(k)
+            log_weights[k] = (
+                log_likelihood(z)
+                + standard_normal_log_density(z)
+                - gaussian_log_likelihood(mean, log_variance, z)
+            )
+        return torch.logsumexp(log_weights, dim=0) - math.log(n_samples)
 
     @torch.no_grad()
     def reset_parameters(self, generator):
