@@ -271,11 +271,17 @@ class NegativeELBO(nn.Module):
         super().__init__()
         self.likelihood = likelihood
         self.kl_weight = kl_weight
+        # The share of the KL term's gradient that training sees (see
+        # ``KLWarmUp``); the loss's value always holds the whole term.
+        self.kl_factor = 1.0
 
     def forward(self, y_pred, target):
         output, _, mean, log_variance, output_log_variance = y_pred[:5]
         nll = -vae_log_likelihood(output, output_log_variance, target, self.likelihood)
-        return (nll + self.kl_weight * gaussian_kl(mean, log_variance)).mean()
+        kl = gaussian_kl(mean, log_variance)
+        if self.kl_factor != 1.0:
+            kl = self.kl_factor * kl + (1 - self.kl_factor) * kl.detach()
+        return (nll + self.kl_weight * kl).mean()
 
 
 class CrossEntropy(nn.Module):

@@ -225,6 +225,10 @@ class TrainingMixin:
         """Hook: the loss the net minimises."""
         return ReconstructionLoss(self.loss)
 
+    def _schedules(self, n_samples):
+        """Hook: ``(name, callback)`` pairs that change the loss as training goes."""
+        return []
+
     def _effective_batch_size(self, n_samples):
         """``batch_size``, or for ``'auto'`` a size that grows with the data.
 
@@ -303,6 +307,7 @@ class TrainingMixin:
         )
         lr = rate * self._effective_learning_rate(n_samples)
         batch_size = self._effective_batch_size(n_samples)
+        callbacks = [*self._schedules(n_samples), *callbacks]
         if lr > rate * self.learning_rate_init:
             # The rate grown with the batch is reached over the first epoch.
             steps = -(-n_samples // batch_size)

@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
 
 from skae import AutoEncoderTransformer, VAESampler, load, save
 from skae._losses import (
@@ -114,6 +115,64 @@ def test_negative_elbo_weights_the_kl_term():
     for w in (0.0, 1.0, 4.0):
         got = NegativeELBO("gaussian", w)(y_pred, x)
         assert float(got) == pytest.approx(float((nll + w * kl).mean()))
+
+
+def test_kl_factor_scales_the_gradient_not_the_value():
+    # KL warm-up: training sees a share of the KL term's gradient, while the
+    # loss (what early stopping and loss_curve_ read) is the whole ELBO.
+    rng = np.random.RandomState(4)
+    x = torch.tensor(rng.normal(size=(6, 5)))
+    out_lv = torch.zeros(5)
+
+    def value_and_gradients(factor):
+        out = torch.tensor(rng.normal(size=(6, 5)), requires_grad=True)
+        mean = torch.tensor(rng.normal(size=(6, 2)), requires_grad=True)
+        criterion = NegativeELBO("gaussian", 2.0)
+        criterion.kl_factor = factor
+        loss = criterion((out, None, mean, torch.zeros(6, 2), out_lv), x)
+        loss.backward()
+        return float(loss.detach()), out.grad, mean.grad, out, mean
+
+    rng.seed(0)
+    full, out_grad, mean_grad, out, mean = value_and_gradients(1.0)
+    rng.seed(0)
+    part, out_grad_part, mean_grad_part, _, _ = value_and_gradients(0.25)
+    assert part == pytest.approx(full)
+    np.testing.assert_allclose(out_grad_part, out_grad)  # reconstruction only
+    # The KL term's gradient in the mean is 2.0 * mean / n_rows, scaled.
+    kl_grad = 2.0 * mean.detach() / 6
+    np.testing.assert_allclose(mean_grad_part, mean_grad - 0.75 * kl_grad)
+
+
+class _KLFactors(Callback):
+    """Records the criterion's ``kl_factor`` at each training step."""
+
+    def initialize(self):
+        self.factors_ = []
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.factors_.append(net.criterion_.kl_factor)
+
+
+def test_kl_warmup_ramps_over_its_epochs_and_partial_fit_goes_on(X):
+    # 60 rows in batches of 16: 4 steps an epoch, 8 over 2 epochs.
+    params = dict(FAST, batch_size=16, early_stopping=False, kl_warmup=2)
+    vae = VAESampler(callbacks=[("factors", _KLFactors())], **params)
+    vae.set_params(max_iter=3).fit(X)
+    factors = dict(vae.net_.callbacks_)["factors"].factors_
+    np.testing.assert_allclose(factors, [*(np.arange(1, 9) / 8), 1, 1, 1, 1])
+    # A fresh fit ramps up again; partial_fit continues the ramp.
+    vae = VAESampler(callbacks=[("factors", _KLFactors())], **params)
+    vae.set_params(max_iter=1).partial_fit(X).partial_fit(X)
+    factors = dict(vae.net_.callbacks_)["factors"].factors_
+    np.testing.assert_allclose(factors, np.arange(1, 9) / 8)
+    # None: the whole term from the first step, and no ramp to record.
+    vae = VAESampler(callbacks=[("factors", _KLFactors())], **params)
+    vae.set_params(max_iter=1, kl_warmup=0).fit(X)
+    assert dict(vae.net_.callbacks_)["factors"].factors_ == [1.0] * 4
+    assert "kl_warmup" not in dict(vae.net_.callbacks_)
 
 
 # Estimator outputs ------------------------------------------------------
@@ -268,7 +327,13 @@ def test_bernoulli_needs_unit_interval(X):
 
 @pytest.mark.parametrize(
     "params",
-    [{"likelihood": "poisson"}, {"kl_weight": -1.0}, {"n_importance_samples": 0}],
+    [
+        {"likelihood": "poisson"},
+        {"kl_weight": -1.0},
+        {"kl_warmup": -1},
+        {"kl_warmup": 1.5},
+        {"n_importance_samples": 0},
+    ],
 )
 def test_invalid_parameters(X, params):
     with pytest.raises(ValueError):
@@ -314,12 +379,19 @@ def test_vae_samples_beat_pca_and_autoencoder(fitted_vae, digits_split):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("n_samples, rate", [(400, 0.1), (8000, 0.025)])
-def test_auto_dropout_falls_with_the_rows_above_4000(n_samples, rate, tmp_path):
+@pytest.mark.parametrize(
+    "n_samples, rate, warmup", [(400, 0.1, None), (8000, 0.025, 15)]
+)
+def test_auto_regularisation_falls_with_the_rows_above_4000(
+    n_samples, rate, warmup, tmp_path
+):
     X = np.random.RandomState(0).normal(size=(n_samples, 3))
     vae = VAESampler(2, hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X)
     rates = [m.p for m in vae.net_.module_.modules() if isinstance(m, Dropout)]
     assert rates and rates == pytest.approx([rate] * len(rates))
+    # The KL warm-up: none up to 4,000 rows, 30 * (1 - 4000 / n) epochs beyond.
+    schedule = dict(vae.net_.callbacks_).get("kl_warmup")
+    assert (schedule and schedule.epochs) == warmup
     # A model file rebuilds the network with the rate fit resolved.
     path = tmp_path / "vae.skae"
     save(vae, path)
