@@ -11,9 +11,13 @@ class KLWarmUp(Callback):
     ``t / T``; from step ``T`` on it is 1. Only the gradient is scaled (see
     ``NegativeELBO``): the loss reported for training and held-out rows is
     always the whole negative ELBO, so early stopping, its learning-rate
-    drops and ``loss_curve_`` compare ELBOs throughout. A fresh fit starts
-    the ramp again (``initialize``); a ``partial_fit`` call goes on from
-    where the last one left it.
+    drops and ``loss_curve_`` compare ELBOs throughout.
+
+    The steps already taken are counted from the net's history, which a
+    fresh fit clears, a model file keeps and a diverging fit rolls back: so
+    a fresh fit starts the ramp again, while ``partial_fit``, a
+    ``warm_start`` refit and a ``partial_fit`` of a loaded model go on from
+    where training left it.
 
     Early in training the KL term pulls every posterior onto the prior
     before the decoder can use the codes, and a unit that collapses so
@@ -33,6 +37,7 @@ class KLWarmUp(Callback):
         if self.steps_ is None:
             # ``X`` is the pair of row sources ``(train, valid)``.
             self.steps_ = self.epochs * -(-len(X[0]) // net.batch_size)
+        self.taken_ = sum(epoch.get("train_batch_count", 0) for epoch in net.history)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training or self.taken_ >= self.steps_:

@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback, LRScheduler
 
-from skae import AutoEncoderTransformer
+from skae import AutoEncoderTransformer, load, save
 
 # No held-out split: these tests count rows, batches and epochs of training.
 FAST = dict(hidden_layer_sizes=(16,), max_iter=5, early_stopping=False, random_state=0)
@@ -317,7 +317,7 @@ class TestTraining:
         # The user's objects are copied, not mutated.
         assert not hasattr(counter, "epochs")
 
-    def test_grown_learning_rate_is_reached_over_the_first_epoch(self):
+    def test_grown_learning_rate_is_reached_over_the_first_epoch(self, tmp_path):
         # batch_size='auto' grows the batch and the rate beyond 6,400 rows;
         # the first epoch ramps the rate up from learning_rate_init.
         class Rates(Callback):
@@ -346,6 +346,12 @@ class TestTraining:
         assert first[0] == pytest.approx(1e-3 + 1e-3 / 100)
         assert np.all(np.diff(first) > 0) and first[-1] == pytest.approx(grown)
         np.testing.assert_allclose(second, grown)
+        # A loaded model goes on at the grown rate: its ramp is over.
+        save(ae.set_params(callbacks=None), tmp_path / "ae.skae")
+        loaded = load(tmp_path / "ae.skae")
+        loaded.net_.callbacks_.append(("rates", Rates().initialize()))
+        rates = dict(loaded.partial_fit(X).net_.callbacks_)["rates"].rates
+        np.testing.assert_allclose(rates, grown)
 
     def test_interrupted_fit_leaves_usable_model(self, X):
         class Interrupt(Callback):

@@ -175,6 +175,24 @@ def test_kl_warmup_ramps_over_its_epochs_and_partial_fit_goes_on(X):
     assert "kl_warmup" not in dict(vae.net_.callbacks_)
 
 
+def test_kl_warmup_goes_on_after_a_model_file_and_a_warm_start(X, tmp_path):
+    # 60 rows in batches of 16: 4 steps an epoch, 16 over the ramp's 4 epochs.
+    params = dict(FAST, batch_size=16, early_stopping=False, kl_warmup=4, max_iter=1)
+    vae = VAESampler(**params).fit(X)
+    assert vae.net_.criterion_.kl_factor == 4 / 16
+    save(vae, tmp_path / "vae.skae")
+    loaded = load(tmp_path / "vae.skae").partial_fit(X)
+    assert loaded.net_.criterion_.kl_factor == 8 / 16
+    vae.set_params(warm_start=True).fit(X)
+    assert vae.net_.criterion_.kl_factor == 8 / 16
+    # A finished ramp stays finished after loading.
+    vae.set_params(max_iter=3).fit(X)
+    save(vae, tmp_path / "vae.skae")
+    loaded = load(tmp_path / "vae.skae")
+    assert loaded.net_.criterion_.kl_factor == 1.0
+    assert loaded.partial_fit(X).net_.criterion_.kl_factor == 1.0
+
+
 # Estimator outputs ------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
