@@ -38,6 +38,7 @@ from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
 from ._principal import cholesky_factor
+from ._rowsource import unstandardised
 from ._training import TrainingMixin
 from ._validation import (
     check_same_architecture,
@@ -366,16 +367,11 @@ class _BaseAutoEncoder(
                 f"inverse_transform is expecting {self.n_components_} features "
                 "(the number of components) as input."
             )
-        shift = self.shift_
+        shift, scale = self.shift_, self.scale_
         codes = inference_rows(X, shift=None, scale=1.0, device=self._module_device())
 
         def decode(module, z):
-            x = module.decode(self._input_codes(z))
-            if shift is not None:
-                x = x * self.scale_ + torch.as_tensor(
-                    shift, dtype=x.dtype, device=x.device
-                )
-            return x
+            return unstandardised(module.decode(self._input_codes(z)), shift, scale)
 
         return self._infer(codes, decode, self.n_features_in_)
 

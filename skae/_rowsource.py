@@ -179,6 +179,13 @@ class Standardiser:
         return torch.add(self.offset, batch, alpha=1 / self.scale)
 
 
+def unstandardised(x, shift, scale):
+    """Tensor ``x`` back in the data's units, ``x * scale + shift`` (None: as it is)."""
+    if shift is None:
+        return x
+    return x * scale + torch.as_tensor(shift, dtype=x.dtype, device=x.device)
+
+
 def block_rows(n_features, nbytes=2**24):
     """Rows per block of float64 values that fill ``nbytes`` (16 MiB)."""
     return max(1, nbytes // (8 * max(n_features, 1)))

@@ -120,6 +120,19 @@ class GaussianEncoderAutoEncoder(nn.Module):
         z = mean + torch.exp(0.5 * log_variance) * eps
         return self.decoder(z), z, mean, log_variance, self.output_log_variance()
 
+    def draw_reconstruction(self, x, noise):
+        """A draw from ``p(x|z)`` at a code ``z`` drawn from ``q(z|x)``, per row.
+
+        ``noise(like, draw)`` gives ``draw``'s noise (``torch.randn`` or
+        ``torch.rand``) shaped like the tensor ``like``.
+        """
+        mean, log_variance = self.posterior(x)
+        z = mean + torch.exp(0.5 * log_variance) * noise(mean, torch.randn)
+        x = self.decode(z)
+        if self.likelihood == "bernoulli":
+            return (noise(x, torch.rand) < x).to(x.dtype)
+        return x + torch.exp(0.5 * self.output_log_variance()) * noise(x, torch.randn)
+
     def log_likelihood_bound(self, x, n_samples, eps):
         """A lower bound on ``log p(x)`` of each row of ``x``, in nats.
 
