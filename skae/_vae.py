@@ -231,10 +231,10 @@ class VAESampler(_BaseAutoEncoder):
 
     ``transform`` returns the posterior mean and ``inverse_transform`` the
     decoder's mean: both are deterministic. Codes are sampled in training,
-    in the held-out loss that early stopping watches (one draw a row: an
-    estimate of the negative ELBO, which the posterior mean alone had
-    underestimated by 5 to 7 nats on full MNIST), in :meth:`score_samples`
-    and in :meth:`sample`.
+    in the held-out loss that early stopping watches (one draw a row, the
+    same at every epoch: an estimate of the negative ELBO, which the
+    posterior mean had underestimated by 5 to 7 nats on full MNIST), in
+    :meth:`score_samples` and in :meth:`sample`.
 
     References
     ----------

@@ -16,6 +16,11 @@ from ._losses import (
     vae_log_likelihood,
 )
 from ._modules import OUTPUTS, _dense_stack, _glorot_init, _mlp
+from ._row_noise import RowNoise
+
+# Seeds the noise of held-out rows in eval mode (see ``forward``): any fixed
+# value does, as long as every epoch of a fit uses the same.
+_HELD_OUT_NOISE_SEED = 0
 
 
 class GaussianEncoderAutoEncoder(nn.Module):
@@ -29,8 +34,10 @@ class GaussianEncoderAutoEncoder(nn.Module):
     dropout), so that the training engine's held-out loss is a one-sample
     estimate of the negative ELBO, the figure early stopping should watch;
     ``z = mu`` there had scored full MNIST's held-out rows 5 to 7 nats
-    better than their ELBO. Transforms use :meth:`encode` and
-    :meth:`decode`, which are deterministic.
+    better than their ELBO. In eval mode the noise is a fixed function of
+    the row (:class:`~skae._row_noise.RowNoise`), the same at every epoch.
+    Transforms use :meth:`encode` and :meth:`decode`, which are
+    deterministic.
 
     ``forward`` returns ``(output, z, mu, log_variance, output_log_variance)``:
     ``output`` holds the decoder's natural parameters (Gaussian mean or
@@ -114,9 +121,19 @@ class GaussianEncoderAutoEncoder(nn.Module):
 
     def forward(self, x):
         mean, log_variance = self.posterior(x)
-        eps = torch.randn(
-            mean.shape, generator=self.generator, dtype=mean.dtype, device=mean.device
-        )
+        if self.training:
+            eps = torch.randn(
+                mean.shape,
+                generator=self.generator,
+                dtype=mean.dtype,
+                device=mean.device,
+            )
+        else:
+            # Held-out rows keep their noise from epoch to epoch (common
+            # random numbers), so that early stopping compares models, not
+            # draws: one fresh draw moved the mean of 6,000 MNIST rows' ELBO
+            # by 0.07 nats, as much as several epochs' gain near a plateau.
+            eps = RowNoise(x, _HELD_OUT_NOISE_SEED, 1, mean.shape[1]).draw(0)
         z = mean + torch.exp(0.5 * log_variance) * eps
         return self.decoder(z), z, mean, log_variance, self.output_log_variance()
 

@@ -144,6 +144,20 @@ def test_kl_factor_scales_the_gradient_not_the_value():
     np.testing.assert_allclose(mean_grad_part, mean_grad - 0.75 * kl_grad)
 
 
+def test_held_out_rows_keep_their_noise_from_epoch_to_epoch(X):
+    # Early stopping compares epochs on the same draws (common random
+    # numbers): in eval mode a row's code noise is a function of the row.
+    module = VAESampler(3, **FAST).fit(X).net_.module_.eval()
+    x = torch.as_tensor(X[:10], dtype=torch.float32)
+    with torch.no_grad():
+        z = module(x)[1]
+        torch.testing.assert_close(module(x)[1], z)
+        torch.testing.assert_close(module(x[3:5])[1], z[3:5])  # any batch
+        assert not torch.allclose(z, module.encode(x))  # still sampled
+        module.train()
+        assert not torch.allclose(module(x)[1], module(x)[1])
+
+
 class _KLFactors(Callback):
     """Records the criterion's ``kl_factor`` at each training step."""
 
