@@ -110,11 +110,11 @@ class ImputerNetworkMixin(TrainingMixin):
         available with an ``estimator`` that has ``sample_reconstructions``.
 
         With 30 % of the entries missing, the middle 90 % of 20 draws held
-        the removed value for 86 % of the entries of digits/16
-        (``VAESampler(16)``), 95 % of standardised breast-cancer data's
-        (``VAESampler(8)``) and 88 % of standardised wine's (178 rows,
-        ``VAESampler(4)``): roughly calibrated, a little narrow on the
-        digits (``benchmarks/imputation.py --draws``).
+        the removed value for 85 % of the entries of digits/16
+        (``VAESampler(16)``), 94 % of standardised breast-cancer data's
+        (``VAESampler(8)``) and 78 % of standardised wine's (178 rows,
+        ``VAESampler(4)``): on few rows the draws are too narrow
+        (``benchmarks/imputation.py --draws``).
 
         Parameters
         ----------
