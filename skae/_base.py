@@ -242,7 +242,9 @@ class _BaseAutoEncoder(
         # Group 0 holds the connection weights (see ``_build_net``).
         return self.net_.set_params(
             lr=self._effective_learning_rate(n_samples),
-            optimizer__param_groups__0__weight_decay=self._effective_alpha(n_samples),
+            optimizer__param_groups__0__weight_decay=self._effective_alpha(
+                n_samples, self.net_.module_
+            ),
             max_epochs=self.max_iter,
             batch_size=self._effective_batch_size(n_samples),
             precision=self.precision,

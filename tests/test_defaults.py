@@ -4,6 +4,7 @@ and the batch size and learning rate of ``batch_size='auto'``."""
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits, make_low_rank_matrix
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
@@ -267,11 +268,41 @@ def test_weight_decay_per_step_scales_with_the_rows_above_4000(
 ):
     # AdamW shrinks the weights by the learning rate times the decay at
     # each step: that falls as 4,000 / n_samples, however the batch (and
-    # with it the learning rate) grows.
+    # with it the learning rate) grows, for a network of few weights.
+    module = torch.nn.Linear(20, 10)
     for alpha in (1.0, 1e-4):
         ae = AutoEncoderTransformer(alpha=alpha, batch_size=batch_size)
-        shrink = ae._effective_alpha(n_samples) * ae._effective_learning_rate(n_samples)
+        alpha_per_step = ae._effective_alpha(n_samples, module)
+        shrink = alpha_per_step * ae._effective_learning_rate(n_samples)
         assert shrink == pytest.approx(alpha * factor * ae.learning_rate_init)
+
+
+@pytest.mark.parametrize(
+    "n_samples, factor", [(4000, 1.0), (10000, 1.0), (20000, 0.5), (40000, 0.25)]
+)
+def test_weight_decay_stays_whole_up_to_a_row_per_47_weights(n_samples, factor):
+    # A network of 470,000 connection weights keeps the decay it has on
+    # 4,000 rows up to 10,000 rows, and only then lets it fall with the
+    # rows; its biases do not count.
+    module = torch.nn.Sequential(torch.nn.Linear(1000, 235), torch.nn.Linear(235, 1000))
+    ae = AutoEncoderTransformer(alpha=1.0)
+    alpha_per_step = ae._effective_alpha(n_samples, module)
+    shrink = alpha_per_step * ae._effective_learning_rate(n_samples)
+    assert shrink == pytest.approx(factor * ae.learning_rate_init)
+
+
+def test_fitted_wide_network_keeps_the_decay_of_few_rows():
+    # 4,500 rows, beyond 4,000, but 365,568 connection weights (100 x 512,
+    # 512 x 256, 256 x 2, and back): the decay stays alpha's up to 7,778 rows.
+    X = np.random.RandomState(0).normal(size=(4500, 100)).astype(np.float32)
+    ae = AutoEncoderTransformer(
+        2, hidden_layer_sizes=(512, 256), max_iter=1, random_state=0
+    ).fit(X)
+    decays = sorted(g["weight_decay"] for g in ae.net_.optimizer_.param_groups)
+    assert decays == [0.0, pytest.approx(ae.alpha)]
+    narrow = ae.set_params(hidden_layer_sizes=(8,)).fit(X)
+    decays = sorted(g["weight_decay"] for g in narrow.net_.optimizer_.param_groups)
+    assert decays == [0.0, pytest.approx(ae.alpha * 4000 / 4500)]
 
 
 def test_warm_start_trains_with_the_new_weight_decay():
