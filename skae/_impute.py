@@ -19,11 +19,7 @@ from ._blend import Blend, blend_fills, fit_blend
 from ._data import inference_rows, training_rows
 from ._docstrings import fill_doc
 from ._imputer_network import ImputerNetworkMixin
-from ._missing import (
-    held_out_split,
-    missing_mask,
-    observed_moments,
-)
+from ._missing import held_out_split, missing_mask, observed_moments
 from ._validation import clear_fitted_state, holds_out
 
 
@@ -207,6 +203,11 @@ class AutoEncoderImputer(ImputerNetworkMixin, TransformerMixin, BaseEstimator):
     calibration_weight_ : float
         Share of the monotone map of the blended fill (see
         ``gaussian_blend``) in the imputation, in [0, 1]; 0 without one.
+
+    draw_scale_ : float
+        Factor on the draws' deviations from the fill (:meth:`sample_imputations`)
+        that makes their mean square on the held-out rows' hidden entries the
+        fill's squared error; 1.0 without held-out rows or a drawing ``estimator``.
 
     estimator_ : estimator object
         The fitted clone of ``estimator`` that fills, the last of its
@@ -406,10 +407,11 @@ class AutoEncoderImputer(ImputerNetworkMixin, TransformerMixin, BaseEstimator):
         else:
             normal = self._fit_estimator(train, valid, rng, seed, X, missing)
         self._fit_blend(train, valid, rng, seed + 4, normal)
+        self._fit_draw_scale(valid, seed + 5)
         self.early_stopping_ = validation
 
     def _validate(self, X, *, reset):
-        X = validate_data(
+        return validate_data(
             self,
             X,
             dtype=[np.float64, np.float32],
@@ -417,12 +419,10 @@ class AutoEncoderImputer(ImputerNetworkMixin, TransformerMixin, BaseEstimator):
             reset=reset,
             ensure_min_samples=2 if reset else 1,
         )
-        return X
 
     def _fit_blend(self, train, valid, rng, seed, normal):
         """The fills beside the network's and their shares, chosen on the
-        held-out rows (none without them or without ``gaussian_blend``).
-        """
+        held-out rows (none without them or without ``gaussian_blend``)."""
         self._blend = Blend()
         if self.gaussian_blend and valid is not None:
             network = self._network_fill

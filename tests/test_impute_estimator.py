@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.utils._param_validation import InvalidParameterError
@@ -200,6 +200,30 @@ def test_multiple_imputations_are_reproducible(drawn):
     np.testing.assert_array_equal(first, again)
 
 
+class _WideDraws(VAESampler):
+    """A VAESampler whose random reconstructions stray ten times as far."""
+
+    def sample_reconstructions(self, X, random_state=None):
+        mean = self.inverse_transform(self.transform(X))
+        draw = super().sample_reconstructions(X, random_state=random_state)
+        return mean + 10 * (draw - mean)
+
+
+def test_draws_spread_as_the_fill_errs_whatever_the_sampler_s_spread(drawn):
+    # The draws' deviations are scaled so that on the held-out rows they
+    # spread as far as the fill errs there: a sampler that strays ten times
+    # as far gets a tenth of the factor and the same imputations.
+    X_missing, imputer = drawn
+    assert np.isfinite(imputer.draw_scale_) and imputer.draw_scale_ > 0
+    wide = _WideDraws(**imputer.estimator.get_params())
+    wide = clone(imputer).set_params(estimator=wide).fit(X_missing)
+    assert wide.draw_scale_ == pytest.approx(imputer.draw_scale_ / 10)
+    np.testing.assert_allclose(
+        wide.sample_imputations(X_missing, n_imputations=3, random_state=0),
+        imputer.sample_imputations(X_missing, n_imputations=3, random_state=0),
+    )
+
+
 @pytest.mark.parametrize("n_imputations", [0, 1.5, "3"])
 def test_a_bad_number_of_imputations_is_refused(drawn, n_imputations):
     X_missing, imputer = drawn
@@ -255,6 +279,7 @@ def test_rounds_go_on_while_the_held_out_rows_gain():
 def test_no_draws_from_an_imputer_fitted_with_its_own_network():
     X_missing, _ = _remove(_circle(n=100), 0.2)
     imputer = AutoEncoderImputer(hidden_layer_sizes=(8,), max_iter=2).fit(X_missing)
+    assert imputer.draw_scale_ == 1.0
     imputer.set_params(estimator=VAESampler(2))
     with pytest.raises(ValueError, match="fit it again"):
         imputer.sample_imputations(X_missing)
