@@ -30,9 +30,14 @@ from ._training import TrainingMixin
 SCALE_DRAWS = 5
 
 
+def _draws(estimator):
+    """Whether ``estimator`` draws random reconstructions."""
+    return hasattr(estimator, "sample_reconstructions")
+
+
 def _draws_reconstructions(imputer):
     """Whether the imputer's ``estimator`` draws reconstructions."""
-    if not hasattr(imputer.estimator, "sample_reconstructions"):
+    if not _draws(imputer.estimator):
         raise AttributeError(
             "sample_imputations draws from an estimator with a "
             "sample_reconstructions method, such as VAESampler; this "
@@ -77,9 +82,10 @@ class ImputerNetworkMixin(TrainingMixin):
         the fill's squared error there; 1 without held-out rows or draws.
         """
         self.draw_scale_ = 1.0
-        draws = hasattr(self.estimator, "sample_reconstructions")
-        held_out = None if valid is None or not draws else HeldOut(valid)
-        if held_out is None or not len(held_out.truth):
+        if valid is None or not _draws(self.estimator):
+            return
+        held_out = HeldOut(valid)
+        if not len(held_out.truth):
             return
         fill = blend_fills(self._blend, self._network_fill(valid), valid.X)
         rng = check_random_state(seed)
