@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._averaging import AVERAGE_DECAY
 from ._data import inference_rows, lazy_array, streams, training_rows
 from ._display import NetworkDiagramMixin
+from ._layer_rates import set_rates
 from ._losses import NON_NEGATIVE_LOSSES, RECONSTRUCTION_LOSSES
 from ._modules import ACTIVATIONS
 from ._net import code_moments, infer_batches
@@ -239,16 +240,16 @@ class _BaseAutoEncoder(
         stopping = dict(self.net_.callbacks_)["stopping"]
         stopping.monitor = "valid_loss" if validation else "train_loss"
         stopping.load_best = validation
-        # Group 0 holds the connection weights (see ``_build_net``).
-        return self.net_.set_params(
-            lr=self._effective_learning_rate(n_samples),
-            optimizer__param_groups__0__weight_decay=self._effective_alpha(
-                n_samples, self.net_.module_
-            ),
+        lr = self._effective_learning_rate(n_samples)
+        net = self.net_.set_params(
+            lr=lr,
             max_epochs=self.max_iter,
             batch_size=self._effective_batch_size(n_samples),
             precision=self.precision,
         )
+        # Each layer's rate and decay (see ``skae._layer_rates``).
+        set_rates(net.optimizer_, lr, self._effective_alpha(n_samples, net.module_))
+        return net
 
     def _split(self, rows, rng, validation):
         """Standardised ``(train, valid)``; ``valid`` is None without validation."""

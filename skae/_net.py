@@ -196,7 +196,8 @@ class WarmUp(Callback):
     stayed at 1.0001 of the data's variance for 6 epochs); ramped up from
     1e-3 over 100 steps it trained (0.47 after 4 epochs, 0.18 after 16).
     The "gradual warm-up" of Goyal et al. (2017), "Accurate, large
-    minibatch SGD".
+    minibatch SGD". Each parameter group takes the rate times its own
+    factor (``lr_scale``, see ``skae._layer_rates``).
     """
 
     def __init__(self, start, steps):
@@ -213,7 +214,7 @@ class WarmUp(Callback):
         self.taken_ += 1
         lr = self.start + (net.lr - self.start) * self.taken_ / self.steps
         for group in net.optimizer_.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 class AutoEncoderNet(NeuralNet):

@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._averaging import AveragedWeights
+from ._layer_rates import DECAYED, parameter_groups
 from ._losses import LOSS_OUTPUTS, ReconstructionLoss
 from ._modules import MLPAutoEncoder
 from ._net import AutoEncoderNet, WarmUp, distributed_shard, loss_curve
@@ -47,9 +48,6 @@ REGULARISATION_ROWS = 4000
 # ... and ``alpha`` stays whole up to one row per this many connection
 # weights (see ``regularisation_scale``).
 WEIGHTS_PER_ROW = 47
-# The parameters ``alpha`` decays (a skorch parameter-group pattern): the
-# connection weights, not biases nor ``LinearSkip``'s PCA paths.
-DECAYED = "*weight"
 
 
 def regularisation_scale(n_samples, n_weights=0):
@@ -286,7 +284,8 @@ class TrainingMixin:
         60,000; and AdamW shrinks the weights by the learning rate times the
         decay at every step, so the decay is divided by the learning rate's
         batch-growth factor (see ``_effective_learning_rate``), which would
-        otherwise shrink the weights faster with every larger batch.
+        otherwise shrink the weights faster with every larger batch. Wide
+        layers take it times their own factor (``skae._layer_rates``).
         """
         growth = self._effective_learning_rate(n_samples) / self.learning_rate_init
         scale = regularisation_scale(n_samples, connection_weights(module))
@@ -348,9 +347,10 @@ class TrainingMixin:
             # 0.7 s to up to 15 s an epoch (see ``alpha``'s docstring).
             optimizer=torch.optim.AdamW,
             lr=lr,
-            optimizer__param_groups=[
-                (DECAYED, {"weight_decay": self._effective_alpha(n_samples, module)})
-            ],
+            # A rate and a decay per layer (see ``skae._layer_rates``).
+            optimizer__param_groups=parameter_groups(
+                module, lr, self._effective_alpha(n_samples, module)
+            ),
             optimizer__weight_decay=0.0,
             # One fused kernel per parameter instead of a dozen small ops:
             # 15% faster training of a 784-512-128-32 network on a CPU.

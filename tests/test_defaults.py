@@ -298,8 +298,11 @@ def test_fitted_wide_network_keeps_the_decay_of_few_rows():
     ae = AutoEncoderTransformer(
         2, hidden_layer_sizes=(512, 256), max_iter=1, random_state=0
     ).fit(X)
-    decays = sorted(g["weight_decay"] for g in ae.net_.optimizer_.param_groups)
-    assert decays == [0.0, pytest.approx(ae.alpha)]
+    # Every layer's weights shrink by alpha times the rate per step (the two
+    # fed by 512 units at half the rate and twice the decay).
+    groups = ae.net_.optimizer_.param_groups
+    shrinks = [g["lr"] * g["weight_decay"] for g in groups if g["weight_decay"]]
+    assert shrinks == pytest.approx([ae.alpha * ae.learning_rate_init] * 3)
     narrow = ae.set_params(hidden_layer_sizes=(8,)).fit(X)
     decays = sorted(g["weight_decay"] for g in narrow.net_.optimizer_.param_groups)
     assert decays == [0.0, pytest.approx(ae.alpha * 4000 / 4500)]
