@@ -5,7 +5,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from skae import AutoEncoderTransformer, VAESampler, load, save
+from skae import AutoEncoderTransformer, ConvAutoEncoder, VAESampler, load, save
 from skae._layer_rates import layer_scales
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -29,18 +29,20 @@ def _wide(**params):
     )
 
 
-def test_scales_skip_the_input_layer_narrow_layers_and_convolutions():
+def test_scales_skip_the_input_layer_and_narrow_layers():
     module = torch.nn.Sequential(
         torch.nn.Linear(1000, 300),  # the input layer keeps the rate
         torch.nn.Linear(300, 600),
         torch.nn.Linear(600, 256),
         torch.nn.Linear(256, 2),  # fed by 256: the rate
-        torch.nn.Conv2d(300, 8, 3),  # a convolution: the rate
     )
     assert layer_scales(module) == {
         "1.weight": pytest.approx(256 / 300),
         "2.weight": pytest.approx(256 / 600),
     }
+    # A network with convolutions keeps one rate, its dense layers too.
+    module.append(torch.nn.Conv2d(1, 8, 3))
+    assert layer_scales(module) == {}
 
 
 def test_layers_fed_by_more_than_256_units_learn_slower_and_decay_alike():
@@ -64,6 +66,15 @@ def test_default_networks_take_one_rate(cls):
     X = np.random.RandomState(0).uniform(size=(60, 784)).astype(np.float32)
     est = cls(2, max_iter=1, random_state=0).fit(X)
     assert {rate for rate, _ in _rates(est.net_).values()} == {1.0}
+
+
+def test_convolutional_networks_take_one_rate():
+    # 32 channels of 7 x 7 feed the dense encoder 1,568 units: one rate still.
+    X = np.random.RandomState(0).uniform(size=(60, 784)).astype(np.float32)
+    conv = ConvAutoEncoder(2, image_shape=(1, 28, 28), max_iter=1, random_state=0)
+    conv.fit(X)
+    assert conv.net_.module_.dense_encoder[0].in_features == 1568
+    assert {rate for rate, _ in _rates(conv.net_).values()} == {1.0}
 
 
 class _Rates(Callback):
