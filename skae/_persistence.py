@@ -16,6 +16,7 @@ from skorch.history import History
 
 from . import _model_file
 from ._base import _BaseAutoEncoder
+from ._layer_rates import DECAYED
 from ._model_file import ATTR, MODULE, OPTIMIZER, Contents, split, to_json
 from ._validation import resolve_device
 
@@ -330,6 +331,7 @@ def _trained_net(estimator, contents, tensors, device):
     module.load_state_dict(weights)
     net = estimator._build_net(module, device, 1)
     net.initialize()
+    _group_as_the_file(net, contents.optimizer)
     _load_optimizer(net, contents.optimizer, split(tensors, OPTIMIZER))
     net.module_.eval()
     history = contents.history
@@ -366,6 +368,19 @@ def _untrained_module(estimator):
         return builder._new_module(int(estimator.n_features_in_), hidden, seed=0)
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"The file's network description is invalid: {exc}") from exc
+
+
+def _group_as_the_file(net, meta):
+    """Group the optimizer's parameters as the file's optimizer did.
+
+    Files written before wide layers had rates of their own
+    (``skae._layer_rates``) hold two groups for every network, the decayed
+    weights and the rest, at one rate; a continued fit keeps that rate.
+    """
+    groups = meta.get("param_groups") if isinstance(meta, dict) else None
+    if isinstance(groups, list) and len(groups) == 2 < len(net.optimizer_.param_groups):
+        net.optimizer__param_groups = [(DECAYED, {})]
+        net.initialize_optimizer()
 
 
 def _load_optimizer(net, meta, tensors):

@@ -116,3 +116,22 @@ def test_model_file_keeps_each_layer_s_rate(tmp_path):
     ae.set_params(warm_start=True).fit(X)
     loaded.set_params(warm_start=True).fit(X)
     assert loaded.loss_curve_ == ae.loss_curve_
+
+
+def test_model_file_of_one_rate_for_all_layers_still_loads(tmp_path, monkeypatch):
+    # Files written before wide layers had rates of their own hold two
+    # parameter groups; they load, and a continued fit keeps their one rate.
+    X = np.random.RandomState(0).normal(size=(200, 10)).astype(np.float32)
+    with monkeypatch.context() as patch:
+        patch.setattr("skae._layer_rates.layer_scales", lambda module: {})
+        ae = _wide(max_iter=2).fit(X)
+        assert len(ae.net_.optimizer_.param_groups) == 2
+        save(ae, tmp_path / "old.safetensors")
+    loaded = load(tmp_path / "old.safetensors")
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    assert {rate for rate, _ in _rates(loaded.net_).values()} == {1.0}
+    with monkeypatch.context() as patch:
+        patch.setattr("skae._layer_rates.layer_scales", lambda module: {})
+        ae.set_params(warm_start=True).fit(X)
+    loaded.set_params(warm_start=True).fit(X)
+    assert loaded.loss_curve_ == ae.loss_curve_
