@@ -7,13 +7,13 @@ rate for hidden and output layers: the change of a unit's input per step
 grows with the number of inputs that each move by the rate, so that wide
 layers otherwise take steps too large for the rate that suits narrow ones.
 The first layer, which reads the data, keeps the rate; so do networks no
-wider than ``RATE_WIDTH`` (the default ones), and networks with
-convolutions, whose rate was chosen for the whole network
+wider than ``RATE_WIDTH`` (the autoencoders' default 256-128), and
+networks with convolutions, whose rate was chosen for the whole network
 (``ConvAutoEncoder(32)`` on MNIST-5k, ``benchmarks/conv_budget.py``: its
 dense layer, fed by 1,568 units, slowed, held out 0.362 of PCA's error
-after 63 epochs against 0.361 after 45 at one rate). The decay of
-a slowed layer is divided by its factor, so that AdamW shrinks every weight
-by the same fraction per step. Measured on full MNIST with
+after 63 epochs against 0.361 after 45 at one rate). The decay of a slowed
+layer is divided by its factor, so that AdamW shrinks every weight by the
+same fraction per step. Measured on full MNIST with
 784-1000-500-250-30 (Hinton and Salakhutdinov's network, see
 ``docs/literature.rst``): squared error per test image 3.37 with one rate
 for all layers, 2.91 with these.
@@ -25,7 +25,7 @@ whatever sets the rate anew (``WarmUp``, a warm start) sets each group's.
 from fnmatch import fnmatch
 
 # Layers fed by more units learn at a smaller rate: the widest layer of the
-# default networks (256-128), which therefore all take one rate.
+# autoencoders' default networks (256-128), which therefore take one rate.
 RATE_WIDTH = 256
 # The parameters ``alpha`` decays (a skorch parameter-group pattern): the
 # connection weights, not biases nor ``LinearSkip``'s PCA paths.
