@@ -52,6 +52,7 @@ def pretrain(classifier, X, device, seed):
         # labels a class against 0.732 / 0.869 with it in stages 2-3 alone).
         dropout=0.0,
     )
+    autoencoder._rates_per_layer = classifier._rates_per_layer
     with warnings.catch_warnings():
         # Pretraining is a means; a capped epoch budget is no concern.
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -50,16 +50,18 @@ def layer_scales(module):
     }
 
 
-def parameter_groups(module, lr, decay):
+def parameter_groups(module, lr, decay, *, per_layer=True):
     """skorch's ``optimizer__param_groups`` for ``module``.
 
-    One group per slowed weight matrix and one for its bias, then the other
-    connection weights (``DECAYED``); skorch puts the rest (biases, PCA
-    paths) in a last group without decay, at the rate ``lr``.
+    One group per slowed weight matrix and one for its bias (none without
+    ``per_layer``), then the other connection weights (``DECAYED``); skorch
+    puts the rest (biases, PCA paths) in a last group without decay, at
+    the rate ``lr``.
     """
     names = {name for name, _ in module.named_parameters()}
+    scales = layer_scales(module) if per_layer else {}
     groups = []
-    for name, scale in layer_scales(module).items():
+    for name, scale in scales.items():
         groups.append((name, _group(lr, decay, scale, decayed=True)))
         bias = name.removesuffix("weight") + "bias"
         if bias in names:

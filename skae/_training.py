@@ -100,6 +100,8 @@ class TrainingMixin:
     _lr_drops = LR_DROPS
     # Steps an epoch of ``batch_size='auto'`` takes on many rows.
     _auto_steps_per_epoch = AUTO_STEPS_PER_EPOCH
+    # Whether wide layers learn at a rate of their own (``skae._layer_rates``).
+    _rates_per_layer = True
 
     # Checks ------------------------------------------------------------
     def _loss_description(self):
@@ -349,7 +351,10 @@ class TrainingMixin:
             lr=lr,
             # A rate and a decay per layer (see ``skae._layer_rates``).
             optimizer__param_groups=parameter_groups(
-                module, lr, self._effective_alpha(n_samples, module)
+                module,
+                lr,
+                self._effective_alpha(n_samples, module),
+                per_layer=self._rates_per_layer,
             ),
             optimizer__weight_decay=0.0,
             # One fused kernel per parameter instead of a dozen small ops:

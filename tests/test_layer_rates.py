@@ -5,7 +5,14 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from skae import AutoEncoderTransformer, ConvAutoEncoder, VAESampler, load, save
+from skae import (
+    AutoEncoderClassifier,
+    AutoEncoderTransformer,
+    ConvAutoEncoder,
+    VAESampler,
+    load,
+    save,
+)
 from skae._layer_rates import layer_scales
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -75,6 +82,19 @@ def test_convolutional_networks_take_one_rate():
     conv.fit(X)
     assert conv.net_.module_.dense_encoder[0].in_features == 1568
     assert {rate for rate, _ in _rates(conv.net_).values()} == {1.0}
+
+
+def test_classifier_takes_one_rate_in_pretraining_and_fine_tuning():
+    # Measured worse with wide layers slowed (see AutoEncoderClassifier).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 10)).astype(np.float32)
+    y = np.where(np.arange(100) < 20, np.arange(100) % 2, -1)
+    clf = AutoEncoderClassifier(
+        2, hidden_layer_sizes=(512,), max_iter=1, pretraining_max_iter=1, random_state=0
+    ).fit(X, y)
+    for net in (clf.autoencoder_.net_, clf.net_):
+        assert len(net.optimizer_.param_groups) == 2
+        assert {rate for rate, _ in _rates(net).values()} == {1.0}
 
 
 class _Rates(Callback):
