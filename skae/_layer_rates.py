@@ -76,9 +76,14 @@ def set_rates(optimizer, lr, decay):
     before them) take the rate as it is, and decay where they did.
     """
     for group in optimizer.param_groups:
-        group["lr"] = lr * group.get("lr_scale", 1.0)
+        group["lr"] = scaled_rate(group, lr)
         decayed = float(group.get("weight_decay", 0.0) > 0)
         group["weight_decay"] = decay * group.get("decay_scale", decayed)
+
+
+def scaled_rate(group, lr):
+    """The rate of ``group`` (a torch optimizer's parameter group) at ``lr``."""
+    return lr * group.get("lr_scale", 1.0)
 
 
 def _group(lr, decay, scale, *, decayed):

@@ -35,6 +35,7 @@ import torch.distributed as dist
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from ._layer_rates import scaled_rate
 from ._modules import set_generator
 from ._rowsource import INFERENCE_BATCH_SIZE
 
@@ -214,7 +215,7 @@ class WarmUp(Callback):
         self.taken_ += 1
         lr = self.start + (net.lr - self.start) * self.taken_ / self.steps
         for group in net.optimizer_.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
+            group["lr"] = scaled_rate(group, lr)
 
 
 class AutoEncoderNet(NeuralNet):
