@@ -21,6 +21,14 @@ Sections (all by default, in this order):
   ("Building autoencoders in Keras", F. Chollet, 2016), per-pixel binary
   cross-entropy of the test set: 784-32 (about 0.09-0.11 after 50 epochs),
   784-128-64-32 (0.08) and the convolutional one, channels 16-8-8 (0.094).
+- ``keras-32-optimum``: no skae: the 784-32 network written in plain
+  PyTorch (logistic outputs, cross-entropy, no weight decay), with linear
+  codes (as skae's) and with the blog's ReLU codes, trained to a stationary
+  point: 200 epochs of Adam on a one-cycle schedule (peak 1e-2, batches of
+  256), then full-batch L-BFGS until 50 iterations change the training
+  loss by less than 1e-8 (at most 500). Its test cross-entropy is the best
+  the architecture reaches from that start; the row prints it with five
+  decimals, the L-BFGS iterations and the gradient's norm at the end.
 - ``vae``: Burda, Grosse and Salakhutdinov (2016), a VAE with 50 latents and
   200-200 hidden units on binarized MNIST, k = 1 training; paper -88.71 nats
   (IWAE k = 50: -87.10). The binarization is fixed: pixel ``p`` is 1 with
@@ -70,6 +78,7 @@ SECTIONS = (
     "deep-bce",
     "codes-2d",
     "keras-32",
+    "keras-32-optimum",
     "keras-deep",
     "keras-conv",
     "vae",
@@ -245,6 +254,21 @@ class Bench:
             ),
         )
 
+    def keras_32_optimum(self):
+        for codes in ("identity", "relu"):
+            start = time.perf_counter()
+            decode, iterations, gradient = train_to_optimum(
+                self.X, codes, self.args.seed
+            )
+            error = bce_per_pixel(self.X_test, decode(self.X_test))
+            self.add(
+                f"784-32, {codes} codes, plain PyTorch: Adam, then L-BFGS",
+                "0.09-0.11",
+                f"{error:.5f}",
+                seconds=time.perf_counter() - start,
+                note=f"200 epochs + {iterations} L-BFGS; gradient {gradient:.1e}",
+            )
+
     def keras_deep(self):
         self.keras(
             "784-128-64-32",
@@ -341,6 +365,64 @@ class Bench:
         path = os.path.join(self.args.figures, f"{name}.png")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         print(f"wrote {path}", flush=True)
+
+
+def train_to_optimum(X, codes, seed, epochs=200, batch_size=256):
+    """A plain PyTorch 784-32 autoencoder of ``X`` trained to a stationary point.
+
+    Returns its reconstruction (a function of rows), the L-BFGS iterations
+    taken and the norm of the training loss's gradient at the end.
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    code = {"identity": nn.Identity, "relu": nn.ReLU}[codes]
+    model = nn.Sequential(nn.Linear(X.shape[1], 32), code(), nn.Linear(32, X.shape[1]))
+    X = torch.from_numpy(X)
+    loss = nn.BCEWithLogitsLoss()
+    adam = torch.optim.Adam(model.parameters())
+    steps = -(-len(X) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        adam, max_lr=1e-2, total_steps=epochs * steps, pct_start=0.05
+    )
+    for _ in range(epochs):
+        for batch in torch.randperm(len(X)).split(batch_size):
+            adam.zero_grad()
+            loss(model(X[batch]), X[batch]).backward()
+            adam.step()
+            schedule.step()
+
+    lbfgs = torch.optim.LBFGS(
+        model.parameters(),
+        max_iter=50,
+        history_size=50,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=0,
+        tolerance_change=0,
+    )
+
+    def closure():
+        lbfgs.zero_grad()
+        value = loss(model(X), X)
+        value.backward()
+        return value
+
+    before, iterations = float("inf"), 0
+    while iterations < 500:
+        lbfgs.step(closure)
+        iterations += 50
+        after = float(closure().detach())
+        if before - after < 1e-8:
+            break
+        before = after
+    gradient = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+
+    def reconstruct(rows):
+        with torch.no_grad():
+            return torch.sigmoid(model(torch.from_numpy(rows))).numpy()
+
+    return reconstruct, iterations, float(gradient)
 
 
 def epochs_of(model):
