@@ -16,7 +16,9 @@ layer is divided by its factor, so that AdamW shrinks every weight by the
 same fraction per step. Measured on full MNIST with
 784-1000-500-250-30 (Hinton and Salakhutdinov's network, see
 ``docs/literature.rst``): squared error per test image 3.37 with one rate
-for all layers, 2.91 with these.
+for all layers, 2.91 with these. On wide tables (``benchmarks/wide_rates.py``,
+1024-512 networks): 16 % less held-out error on MNIST's pixels, the same on
+2,000 generated features.
 
 Each group records its factors (``lr_scale``, ``decay_scale``), so that
 whatever sets the rate anew (``WarmUp``, a warm start) sets each group's.
