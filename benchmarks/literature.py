@@ -257,10 +257,10 @@ class Bench:
     def keras_32_optimum(self):
         for codes in ("identity", "relu"):
             start = time.perf_counter()
-            decode, iterations, gradient = train_to_optimum(
+            reconstruct, iterations, gradient = train_to_optimum(
                 self.X, codes, self.args.seed
             )
-            error = bce_per_pixel(self.X_test, decode(self.X_test))
+            error = bce_per_pixel(self.X_test, reconstruct(self.X_test))
             self.add(
                 f"784-32, {codes} codes, plain PyTorch: Adam, then L-BFGS",
                 "0.09-0.11",
